@@ -1,0 +1,173 @@
+/*
+ * model.c - see model.h.
+ *
+ * One mutex guards the "current" pointer; readers take a reference under it
+ * and then read without any lock, because a published snapshot never
+ * changes. The wake-up descriptor is an eventfd: one write per publish,
+ * drained by the UI.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+struct model {
+    pthread_mutex_t lock;
+    model_snapshot *current;
+    uint64_t generation;
+    int wake_fd;
+};
+
+model *model_new(void)
+{
+    model *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (m->wake_fd < 0) {
+        free(m);
+        return NULL;
+    }
+    pthread_mutex_init(&m->lock, NULL);
+    return m;
+}
+
+void model_free(model *m)
+{
+    if (!m)
+        return;
+    model_release(m->current);
+    close(m->wake_fd);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+void model_publish(model *m, model_snapshot *snap)
+{
+    pthread_mutex_lock(&m->lock);
+    snap->generation = ++m->generation;
+    model_snapshot *old = m->current;
+    m->current = snap;
+    pthread_mutex_unlock(&m->lock);
+    model_release(old);
+    uint64_t one = 1;
+    /* EAGAIN means the counter is saturated: readers are already woken. */
+    while (write(m->wake_fd, &one, sizeof one) < 0 && errno == EINTR)
+        ;
+}
+
+model_snapshot *model_acquire(model *m)
+{
+    pthread_mutex_lock(&m->lock);
+    model_snapshot *s = m->current;
+    if (s)
+        atomic_fetch_add(&s->refs, 1);
+    pthread_mutex_unlock(&m->lock);
+    return s;
+}
+
+void model_release(model_snapshot *snap)
+{
+    if (snap && atomic_fetch_sub(&snap->refs, 1) == 1)
+        model_snapshot_free(snap);
+}
+
+int model_wake_fd(const model *m) { return m->wake_fd; }
+
+void model_drain_wake(model *m)
+{
+    uint64_t v;
+    while (read(m->wake_fd, &v, sizeof v) < 0 && errno == EINTR)
+        ;
+}
+
+uint64_t model_generation(model *m)
+{
+    pthread_mutex_lock(&m->lock);
+    uint64_t g = m->generation;
+    pthread_mutex_unlock(&m->lock);
+    return g;
+}
+
+model_snapshot *model_snapshot_new(size_t n_accounts)
+{
+    model_snapshot *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (n_accounts) {
+        s->accounts = calloc(n_accounts, sizeof *s->accounts);
+        if (!s->accounts) {
+            free(s);
+            return NULL;
+        }
+    }
+    s->n_accounts = n_accounts;
+    atomic_init(&s->refs, 1);
+    s->poll_latency.p50 = s->poll_latency.p95 = s->poll_latency.p99 = NAN;
+    return s;
+}
+
+void model_snapshot_free(model_snapshot *snap)
+{
+    if (!snap)
+        return;
+    for (size_t i = 0; i < snap->n_accounts; i++)
+        free(snap->accounts[i].positions);
+    free(snap->accounts);
+    free(snap);
+}
+
+int64_t account_age_ms(const account_view *a, int64_t now_ms)
+{
+    if (a->updated_ms <= 0)
+        return INT64_MAX;
+    int64_t age = now_ms - a->updated_ms;
+    return age < 0 ? 0 : age;
+}
+
+bool account_is_stale(const model_snapshot *s, const account_view *a, int64_t now_ms)
+{
+    return account_age_ms(a, now_ms) > s->stale_after_ms;
+}
+
+double account_drawdown_pct(const account_view *a)
+{
+    if (!a->has_info || !(a->peak_equity > 0) || !isfinite(a->info.equity))
+        return NAN;
+    double dd = (a->peak_equity - a->info.equity) / a->peak_equity * 100.0;
+    return dd < 0 ? 0 : dd;
+}
+
+double account_floating_pnl(const account_view *a)
+{
+    if (!a->has_info)
+        return NAN;
+    return a->info.equity - a->info.balance;
+}
+
+int64_t model_oldest_age_ms(const model_snapshot *s, int64_t now_ms)
+{
+    int64_t oldest = 0;
+    for (size_t i = 0; i < s->n_accounts; i++) {
+        int64_t age = account_age_ms(&s->accounts[i], now_ms);
+        if (age > oldest)
+            oldest = age;
+    }
+    return oldest;
+}
+
+const char *link_state_name(enum link_state s)
+{
+    switch (s) {
+    case LINK_UP: return "up";
+    case LINK_DOWN: return "down";
+    default: return "unknown";
+    }
+}
+
+const char *side_name(enum pos_side s) { return s == SIDE_SELL ? "SELL" : "BUY"; }

@@ -1,0 +1,129 @@
+/*
+ * model.h - the engine model: the one structure the console reads.
+ *
+ * Data flows one way: adapters and the store feed the engine, the engine
+ * builds an immutable snapshot and publishes it here; screens only read it.
+ *
+ * Threads: any thread may call model_acquire/model_release. Only the engine
+ * calls model_publish. A published snapshot is never modified again; it is
+ * freed when the last reader releases it (reference counted). The wake-up
+ * descriptor becomes readable whenever a new generation is published, so the
+ * UI can sleep in poll(2) on it and the terminal together.
+ */
+#ifndef TRADEOPS_MODEL_H
+#define TRADEOPS_MODEL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum link_state { LINK_UNKNOWN = 0, LINK_UP, LINK_DOWN };
+enum pos_side { SIDE_BUY = 0, SIDE_SELL };
+
+/* Strings below come from outside (the broker) and are stored verbatim but
+ * NUL-terminated and truncated to fit; anything that prints them to a
+ * terminal must pass them through sanitize.h first. */
+typedef struct position {
+    char id[40];            /* broker ticket */
+    char symbol[32];
+    enum pos_side side;
+    int64_t magic;
+    int64_t open_time_ms;   /* UTC epoch milliseconds */
+    double volume;          /* lots */
+    double open_price;
+    double current_price;
+    double stop_loss;       /* NAN when unset */
+    double take_profit;     /* NAN when unset */
+    double swap;
+    double commission;
+    double profit;
+    char comment[64];
+} position;
+
+typedef struct account_info {
+    char broker[64];
+    char currency[8];
+    char server[64];
+    char name[64];
+    char type[32];
+    double balance;
+    double equity;
+    double margin;
+    double free_margin;
+    double margin_level;    /* NAN when the broker sends none (no margin used) */
+    double credit;
+    int64_t leverage;
+    int64_t login;
+} account_info;
+
+typedef struct account_view {
+    char id[64];            /* account id at the broker bridge */
+    char name[64];          /* our display name */
+    double dd_limit_pct;    /* drawdown limit, percent below peak equity */
+    bool has_info;          /* false until the first good poll */
+    account_info info;
+    double peak_equity;     /* high-water mark of equity seen, 0 if none */
+    position *positions;    /* owned by the snapshot */
+    size_t n_positions;
+    int64_t updated_ms;     /* last successful fetch, 0 if never */
+    enum link_state link;
+    char error[200];        /* last error for this account, "" if none */
+    int consecutive_errors;
+} account_view;
+
+typedef struct latency_summary {
+    double p50, p95, p99;   /* milliseconds, NAN when no samples */
+    uint64_t count;
+} latency_summary;
+
+typedef struct model_snapshot {
+    atomic_int refs;
+    uint64_t generation;
+    int64_t built_ms;            /* when the engine built it (UTC epoch ms) */
+    int64_t stale_after_ms;      /* data older than this is stale */
+    account_view *accounts;      /* sorted by id */
+    size_t n_accounts;
+    enum link_state pg, redis, broker;
+    char pg_error[200], redis_error[200], broker_error[200];
+    latency_summary poll_latency;
+    uint64_t poll_cycles;
+} model_snapshot;
+
+typedef struct model model;
+
+model *model_new(void);                 /* NULL on failure */
+void model_free(model *m);
+
+/* Takes ownership of snap (allocated with model_snapshot_new); sets its
+ * generation and wakes readers. */
+void model_publish(model *m, model_snapshot *snap);
+
+/* Current snapshot with a reference held, or NULL before the first publish. */
+model_snapshot *model_acquire(model *m);
+void model_release(model_snapshot *snap);
+
+/* Readable when a new generation is published. model_drain_wake clears it. */
+int model_wake_fd(const model *m);
+void model_drain_wake(model *m);
+uint64_t model_generation(model *m);
+
+/* Allocation helpers for the engine and tests. */
+model_snapshot *model_snapshot_new(size_t n_accounts);
+void model_snapshot_free(model_snapshot *snap);
+
+/* Age of an account's data in ms at time now_ms; INT64_MAX if never. */
+int64_t account_age_ms(const account_view *a, int64_t now_ms);
+bool account_is_stale(const model_snapshot *s, const account_view *a, int64_t now_ms);
+/* Drawdown from peak equity as a positive percent; NAN without data. */
+double account_drawdown_pct(const account_view *a);
+/* Floating P&L: equity - balance. */
+double account_floating_pnl(const account_view *a);
+
+/* Oldest data age across the snapshot's accounts (ms), 0 when none. */
+int64_t model_oldest_age_ms(const model_snapshot *s, int64_t now_ms);
+
+const char *link_state_name(enum link_state s);
+const char *side_name(enum pos_side s);
+
+#endif

@@ -1,0 +1,81 @@
+/* pg.c - see pg.h. */
+#include "pg.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void pg_error_copy(char *dst, size_t dstlen, const char *msg)
+{
+    if (!dstlen)
+        return;
+    snprintf(dst, dstlen, "%s", msg ? msg : "");
+    size_t n = strlen(dst);
+    while (n && (dst[n - 1] == '\n' || dst[n - 1] == ' '))
+        dst[--n] = '\0';
+}
+
+PGconn *pg_connect(const char *conninfo, char *err, size_t errlen)
+{
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *vals[] = {conninfo, PG_CONNECT_TIMEOUT_S, "tradeops", NULL};
+    /* expand_dbname lets conninfo be a full connection string or URI while
+     * the timeout still applies when it sets none of its own. */
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c) {
+        snprintf(err, errlen, "PostgreSQL: out of memory");
+        return NULL;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        char msg[300];
+        pg_error_copy(msg, sizeof msg, PQerrorMessage(c));
+        snprintf(err, errlen,
+                 "cannot connect to PostgreSQL (%s). Is it running? For the private demo "
+                 "servers run `make services-up`; otherwise check [database] url in the "
+                 "config or TRADEOPS_PG",
+                 msg);
+        PQfinish(c);
+        return NULL;
+    }
+    PQclear(PQexec(c, "set timezone = 'UTC'"));
+    return c;
+}
+
+int pg_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        pg_error_copy(err, errlen, PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+int pg_exec_params_ok(PGconn *c, const char *sql, int n, const char *const *params, char *err,
+                      size_t errlen)
+{
+    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        pg_error_copy(err, errlen, PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+int pg_ensure(PGconn **c, const char *conninfo, char *err, size_t errlen)
+{
+    if (*c && PQstatus(*c) == CONNECTION_OK)
+        return 0;
+    if (*c) {
+        PQreset(*c);
+        if (PQstatus(*c) == CONNECTION_OK) {
+            PQclear(PQexec(*c, "set timezone = 'UTC'"));
+            return 0;
+        }
+        PQfinish(*c);
+        *c = NULL;
+    }
+    *c = pg_connect(conninfo, err, errlen);
+    return *c ? 0 : -1;
+}

@@ -1,0 +1,33 @@
+/*
+ * pg.h - small helpers over libpq shared by every store module.
+ *
+ * Threads: a PGconn belongs to the thread that opened it; these helpers keep
+ * no state of their own.
+ */
+#ifndef TRADEOPS_PG_H
+#define TRADEOPS_PG_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+/* Seconds libpq may spend connecting before giving up. */
+#define PG_CONNECT_TIMEOUT_S "3"
+
+/* Connects; on failure returns NULL and writes a message that says what to
+ * do (for the private servers: `make services-up`). */
+PGconn *pg_connect(const char *conninfo, char *err, size_t errlen);
+
+/* Runs a statement without parameters that returns no rows. */
+int pg_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen);
+
+/* Runs a parameterised statement that returns no rows (or rows to ignore). */
+int pg_exec_params_ok(PGconn *c, const char *sql, int n, const char *const *params, char *err,
+                      size_t errlen);
+
+/* Copies PQerrorMessage/PQresultErrorMessage without the trailing newline. */
+void pg_error_copy(char *dst, size_t dstlen, const char *msg);
+
+/* The connection is usable, reconnecting it once when it is not. */
+int pg_ensure(PGconn **c, const char *conninfo, char *err, size_t errlen);
+
+#endif
