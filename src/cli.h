@@ -1,0 +1,42 @@
+/*
+ * cli.h - the headless commands (scripts, cron, monitoring, tests).
+ *
+ * Every command prints its result to stdout (text, --json or --csv) and
+ * errors to stderr, and exits with one of the codes below, documented in
+ * `tradeops --help` and docs/configuration.md. Every action a command takes
+ * is authorised and audited exactly as in the console.
+ *
+ * Threads: main thread only.
+ */
+#ifndef TRADEOPS_CLI_H
+#define TRADEOPS_CLI_H
+
+#include <stdio.h>
+
+#include "config.h"
+
+enum cli_exit {
+    EXIT_OK = 0,
+    EXIT_FAIL = 1,      /* could not do it: a server unreachable, bad data */
+    EXIT_USAGE = 2,     /* bad command line or configuration */
+    EXIT_REFUSED = 3,   /* the operator's role does not allow it */
+    EXIT_CRITICAL = 4,  /* status: something critical (PostgreSQL or broker down) */
+};
+
+int cli_status(config *cfg, int argc, char **argv);
+int cli_positions(config *cfg, int argc, char **argv);
+int cli_migrate(config *cfg, int argc, char **argv);
+int cli_operator(config *cfg, int argc, char **argv);
+int cli_account(config *cfg, int argc, char **argv);
+
+/* Prints JSON with every string made terminal-safe: DEL and C1 controls
+ * become \u escapes and bytes that are not UTF-8 become \ufffd, so the
+ * output stays strict JSON and inert on a terminal. */
+struct cJSON;
+void cli_print_json(FILE *out, const struct cJSON *j);
+
+/* Prints a string from outside for a terminal or a CSV cell. */
+void cli_print_safe(FILE *out, const char *s);
+void cli_print_csv_field(FILE *out, const char *s);
+
+#endif

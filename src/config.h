@@ -1,0 +1,73 @@
+/*
+ * config.h - configuration: built-in defaults, then an INI file, then the
+ * environment, then command-line flags, each overriding the one before.
+ *
+ * Every key lives in one table (config.c) that drives parsing, validation,
+ * the environment names and `tradeops --help-config`. An unknown key or a
+ * bad value is an error naming the file, the line and what is allowed.
+ *
+ * Threads: loaded once by main before any thread starts; read-only after.
+ */
+#ifndef TRADEOPS_CONFIG_H
+#define TRADEOPS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define CONFIG_STR 512
+
+typedef struct config {
+    /* [database] */
+    char pg_url[CONFIG_STR];
+    /* [redis] */
+    char redis_url[CONFIG_STR];
+    int redis_timeout_ms;
+    int cache_ttl_s;
+    /* [broker] */
+    char broker_url[CONFIG_STR];
+    char broker_token_file[CONFIG_STR];
+    int poll_interval_ms;
+    int broker_timeout_ms;
+    int broker_connect_timeout_ms;
+    int stale_after_s;
+    int rate_limit_backoff_s;
+    /* [console] */
+    char environment[8];    /* DEMO | LIVE */
+    char color[8];          /* auto | never | always */
+    char glyphs[8];         /* auto | ascii | utf8 */
+    char log_file[CONFIG_STR];
+    bool readonly;
+    /* [engine] */
+    char instance[64];
+    int account_refresh_s;
+
+    /* Loaded from broker_token_file (or TRADEOPS_BROKER_TOKEN), never printed. */
+    char broker_token[256];
+    /* Where the file came from, for messages ("" when none was read). */
+    char source_path[CONFIG_STR];
+} config;
+
+void config_defaults(config *c);
+
+/* Reads path (required when explicit is true; the XDG default may be
+ * absent). Returns 0 or -1 with "FILE:LINE: message" in err. */
+int config_load_file(config *c, const char *path, bool explicit_path, char *err, size_t errlen);
+
+/* Applies TRADEOPS_* variables. Returns 0 or -1 with "VAR: message". */
+int config_load_env(config *c, char *err, size_t errlen);
+
+/* Sets one key from "section.key=value" (the --set flag) or by name. */
+int config_set(config *c, const char *section, const char *key, const char *value, char *err,
+               size_t errlen);
+
+/* Reads the broker token file into broker_token (when set). */
+int config_load_secrets(config *c, char *err, size_t errlen);
+
+/* Default path: $XDG_CONFIG_HOME/tradeops/config.ini or ~/.config/... */
+void config_default_path(char *out, size_t outlen);
+
+/* Prints every key with its default, allowed values and help. */
+void config_print_reference(FILE *out);
+
+#endif

@@ -1,0 +1,393 @@
+/*
+ * engine.c - see engine.h.
+ *
+ * The poller keeps its own working copy of the accounts (with positions);
+ * each cycle it updates that copy from the outcomes and publishes a deep
+ * copy, so the published snapshot is never touched again.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "broker.h"
+#include "cache.h"
+#include "clock.h"
+#include "latency.h"
+#include "pg.h"
+#include "store.h"
+#include "view_json.h"
+
+struct engine {
+    const config *cfg;
+    const operator_id *scope;
+    model *m;
+
+    /* Poller thread state. */
+    PGconn *pg;
+    cache *redis;
+    broker_poller *broker;
+    account_view *acc;      /* working copy, sorted by id */
+    size_t n_acc;
+    int64_t accounts_loaded_ms;
+    latency_window lat;
+    uint64_t cycles;
+    enum link_state pg_state, redis_state, broker_state;
+    char pg_error[200], redis_error[200], broker_error[200];
+
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;
+    pthread_mutex_t lock;   /* guards the condition below, for prompt stop */
+    pthread_cond_t wake;
+};
+
+static void free_accounts(account_view *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(a[i].positions);
+    free(a);
+}
+
+/* Merges a freshly loaded account list into the working copy: accounts
+ * keep their live data, new ones start from the stored state, removed ones
+ * go. Takes ownership of the loaded snapshot's accounts. */
+static void merge_accounts(engine *e, model_snapshot *loaded)
+{
+    for (size_t i = 0; i < loaded->n_accounts; i++) {
+        account_view *nw = &loaded->accounts[i];
+        for (size_t j = 0; j < e->n_acc; j++) {
+            account_view *old = &e->acc[j];
+            if (strcmp(old->id, nw->id) != 0)
+                continue;
+            /* Keep what this process saw most recently. */
+            if (old->updated_ms >= nw->updated_ms) {
+                free(nw->positions);
+                char name[sizeof nw->name];
+                double limit = nw->dd_limit_pct;
+                double peak = fmax(nw->peak_equity, old->peak_equity);
+                memcpy(name, nw->name, sizeof name);
+                *nw = *old;
+                old->positions = NULL;
+                memcpy(nw->name, name, sizeof name);
+                nw->dd_limit_pct = limit;
+                nw->peak_equity = peak;
+            }
+            break;
+        }
+    }
+    free_accounts(e->acc, e->n_acc);
+    e->acc = loaded->accounts;
+    e->n_acc = loaded->n_accounts;
+    loaded->accounts = NULL;
+    loaded->n_accounts = 0;
+    model_snapshot_free(loaded);
+}
+
+static int reload_accounts(engine *e, char *err, size_t errlen)
+{
+    model_snapshot *loaded;
+    if (store_load_snapshot(e->pg, e->scope, NULL, (int64_t)e->cfg->stale_after_s * 1000, &loaded,
+                            err, errlen) != 0)
+        return -1;
+    merge_accounts(e, loaded);
+    e->accounts_loaded_ms = clock_mono_ms();
+    return 0;
+}
+
+static int copy_positions(account_view *dst, const account_view *src)
+{
+    dst->positions = NULL;
+    if (src->n_positions == 0)
+        return 0;
+    dst->positions = malloc(src->n_positions * sizeof *dst->positions);
+    if (!dst->positions)
+        return -1;
+    memcpy(dst->positions, src->positions, src->n_positions * sizeof *dst->positions);
+    return 0;
+}
+
+static void publish(engine *e)
+{
+    model_snapshot *s = model_snapshot_new(e->n_acc);
+    if (!s)
+        return; /* out of memory: the console keeps the previous snapshot */
+    for (size_t i = 0; i < e->n_acc; i++) {
+        s->accounts[i] = e->acc[i];
+        if (copy_positions(&s->accounts[i], &e->acc[i]) != 0) {
+            s->accounts[i].n_positions = 0;
+            model_snapshot_free(s);
+            return;
+        }
+    }
+    s->built_ms = clock_now_ms();
+    s->stale_after_ms = (int64_t)e->cfg->stale_after_s * 1000;
+    s->pg = e->pg_state;
+    s->redis = e->redis_state;
+    s->broker = e->broker_state;
+    memcpy(s->pg_error, e->pg_error, sizeof s->pg_error);
+    memcpy(s->redis_error, e->redis_error, sizeof s->redis_error);
+    memcpy(s->broker_error, e->broker_error, sizeof s->broker_error);
+    s->poll_latency = latency_summarize(&e->lat);
+    s->poll_cycles = e->cycles;
+    model_publish(e->m, s);
+}
+
+engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *err,
+                   size_t errlen)
+{
+    engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    e->cfg = cfg;
+    e->scope = scope;
+    e->m = m;
+    latency_init(&e->lat);
+    atomic_init(&e->stop, false);
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->wake, NULL);
+    e->pg = pg_connect(cfg->pg_url, err, errlen);
+    if (!e->pg) {
+        engine_free(e);
+        return NULL;
+    }
+    e->pg_state = LINK_UP;
+    if (reload_accounts(e, err, errlen) != 0) {
+        engine_free(e);
+        return NULL;
+    }
+    e->redis = cache_open(cfg->redis_url, cfg->redis_timeout_ms);
+    if (!e->redis) {
+        snprintf(err, errlen, "out of memory");
+        engine_free(e);
+        return NULL;
+    }
+    e->redis_state = cache_ok(e->redis, e->redis_error, sizeof e->redis_error) == 0 ? LINK_UP
+                                                                                   : LINK_DOWN;
+    broker_poller_config bc = {
+        .base_url = cfg->broker_url,
+        .token = cfg->broker_token,
+        .timeout_ms = cfg->broker_timeout_ms,
+        .connect_timeout_ms = cfg->broker_connect_timeout_ms,
+        .default_backoff_ms = (int64_t)cfg->rate_limit_backoff_s * 1000,
+    };
+    e->broker = broker_poller_new(&bc, err, errlen);
+    if (!e->broker) {
+        engine_free(e);
+        return NULL;
+    }
+    /* The console shows the last stored state (with its age) at once. */
+    publish(e);
+    return e;
+}
+
+static void apply_outcome(account_view *a, poll_outcome *o, int64_t now_ms)
+{
+    if (o->ok) {
+        a->info = o->info;
+        a->has_info = true;
+        free(a->positions);
+        a->positions = o->positions;
+        a->n_positions = o->n_positions;
+        o->positions = NULL;
+        o->n_positions = 0;
+        a->updated_ms = now_ms;
+        a->link = LINK_UP;
+        a->error[0] = '\0';
+        a->consecutive_errors = 0;
+        if (isfinite(a->info.equity) && a->info.equity > a->peak_equity)
+            a->peak_equity = a->info.equity;
+    } else {
+        snprintf(a->error, sizeof a->error, "%s", o->error);
+        /* A rate-limit wait is not a broken link. */
+        if (!o->skipped) {
+            a->link = LINK_DOWN;
+            a->consecutive_errors++;
+        }
+    }
+}
+
+static void write_cache(engine *e, const bool *fetched, int64_t now_ms)
+{
+    size_t n = 0;
+    const char **ids = calloc(e->n_acc ? e->n_acc : 1, sizeof *ids);
+    char **json = calloc(e->n_acc ? e->n_acc : 1, sizeof *json);
+    if (!ids || !json)
+        goto out;
+    for (size_t i = 0; i < e->n_acc; i++) {
+        if (!fetched[i])
+            continue;
+        cJSON *o = view_json_account(&e->acc[i], now_ms, (int64_t)e->cfg->stale_after_s * 1000, 1);
+        json[n] = o ? cJSON_PrintUnformatted(o) : NULL;
+        cJSON_Delete(o);
+        if (!json[n])
+            goto out;
+        ids[n++] = e->acc[i].id;
+    }
+    if (n == 0 && e->n_acc > 0) {
+        /* Nothing fetched: still probe, so the status line tells the truth. */
+        e->redis_state = cache_ok(e->redis, e->redis_error, sizeof e->redis_error) == 0
+                             ? LINK_UP
+                             : LINK_DOWN;
+        goto out;
+    }
+    if (cache_put_accounts(e->redis, ids, (const char *const *)json, n, e->cfg->cache_ttl_s,
+                           e->redis_error, sizeof e->redis_error) == 0 &&
+        cache_publish_generation(e->redis, e->cycles, e->redis_error, sizeof e->redis_error) ==
+            0) {
+        e->redis_state = LINK_UP;
+        e->redis_error[0] = '\0';
+    } else {
+        e->redis_state = LINK_DOWN;
+    }
+out:
+    for (size_t i = 0; json && i < n; i++)
+        cJSON_free(json[i]);
+    free(json);
+    free(ids);
+}
+
+int engine_cycle_once(engine *e, char *err, size_t errlen)
+{
+    char msg[200];
+    /* PostgreSQL: reconnect when it went away; re-read the account list now
+     * and then so added or removed accounts show up. */
+    if (pg_ensure(&e->pg, e->cfg->pg_url, msg, sizeof msg) == 0) {
+        if (e->pg_state != LINK_UP ||
+            clock_mono_ms() - e->accounts_loaded_ms >= (int64_t)e->cfg->account_refresh_s * 1000) {
+            if (reload_accounts(e, msg, sizeof msg) != 0) {
+                e->pg_state = LINK_DOWN;
+                snprintf(e->pg_error, sizeof e->pg_error, "%s", msg);
+            }
+        }
+        if (PQstatus(e->pg) == CONNECTION_OK) {
+            e->pg_state = LINK_UP;
+            e->pg_error[0] = '\0';
+        }
+    } else {
+        e->pg_state = LINK_DOWN;
+        snprintf(e->pg_error, sizeof e->pg_error, "%s", msg);
+    }
+
+    size_t n = e->n_acc;
+    const char **ids = calloc(n ? n : 1, sizeof *ids);
+    poll_outcome *out = calloc(n ? n : 1, sizeof *out);
+    bool *fetched = calloc(n ? n : 1, sizeof *fetched);
+    int rc = -1;
+    if (!ids || !out || !fetched) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        ids[i] = e->acc[i].id;
+    if (broker_poller_cycle(e->broker, ids, n, out, err, errlen) != 0)
+        goto done;
+    int64_t now = clock_now_ms();
+    size_t n_ok = 0, n_down = 0;
+    e->broker_error[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (out[i].latency_ms > 0)
+            latency_add(&e->lat, out[i].latency_ms);
+        fetched[i] = out[i].ok;
+        n_ok += out[i].ok;
+        if (!out[i].ok && !out[i].skipped) {
+            n_down++;
+            if (!e->broker_error[0])
+                snprintf(e->broker_error, sizeof e->broker_error, "%.40s: %.150s", e->acc[i].id,
+                         out[i].error);
+        }
+        apply_outcome(&e->acc[i], &out[i], now);
+    }
+    if (n > 0)
+        e->broker_state = n_ok > 0 ? LINK_UP : n_down > 0 ? LINK_DOWN : e->broker_state;
+    e->cycles++;
+    if (e->pg_state == LINK_UP &&
+        store_write_cycle(e->pg, e->acc, fetched, n, msg, sizeof msg) != 0) {
+        e->pg_state = PQstatus(e->pg) == CONNECTION_OK ? LINK_UP : LINK_DOWN;
+        snprintf(e->pg_error, sizeof e->pg_error, "writing cycle: %.150s", msg);
+    }
+    write_cache(e, fetched, now);
+    publish(e);
+    rc = 0;
+done:
+    for (size_t i = 0; out && i < n; i++)
+        poll_outcome_clear(&out[i]);
+    free(out);
+    free(ids);
+    free(fetched);
+    return rc;
+}
+
+static void *poller_main(void *arg)
+{
+    engine *e = arg;
+    while (!atomic_load(&e->stop)) {
+        int64_t t0 = clock_mono_ms();
+        char err[200];
+        if (engine_cycle_once(e, err, sizeof err) != 0)
+            fprintf(stderr, "tradeops: poll cycle failed: %s\n", err);
+        int64_t next = t0 + e->cfg->poll_interval_ms;
+        pthread_mutex_lock(&e->lock);
+        while (!atomic_load(&e->stop) && clock_mono_ms() < next) {
+            int64_t left = next - clock_mono_ms();
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += left / 1000;
+            ts.tv_nsec += (left % 1000) * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&e->wake, &e->lock, &ts);
+        }
+        pthread_mutex_unlock(&e->lock);
+    }
+    return NULL;
+}
+
+int engine_start(engine *e, char *err, size_t errlen)
+{
+    int rc = pthread_create(&e->thread, NULL, poller_main, e);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start the poller thread: %s", strerror(rc));
+        return -1;
+    }
+    e->started = true;
+    return 0;
+}
+
+void engine_stop(engine *e)
+{
+    if (!e || !e->started)
+        return;
+    pthread_mutex_lock(&e->lock);
+    atomic_store(&e->stop, true);
+    pthread_cond_broadcast(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+    pthread_join(e->thread, NULL);
+    e->started = false;
+}
+
+void engine_free(engine *e)
+{
+    if (!e)
+        return;
+    engine_stop(e);
+    broker_poller_free(e->broker);
+    cache_close(e->redis);
+    if (e->pg)
+        PQfinish(e->pg);
+    free_accounts(e->acc, e->n_acc);
+    pthread_cond_destroy(&e->wake);
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+}

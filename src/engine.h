@@ -1,0 +1,39 @@
+/*
+ * engine.h - the backend engine: threads that feed the model.
+ *
+ * Now: the broker poller thread. Each cycle it fetches every visible
+ * account at once, keeps the last good data of accounts that failed (with
+ * their error and growing age), writes the cycle to PostgreSQL in one
+ * transaction, caches each account in Redis with a short TTL, and publishes
+ * a new model snapshot.
+ *
+ * Threads: engine_new/start/stop/free from one controlling thread (main).
+ * The poller thread owns its PostgreSQL connection, Redis context and curl
+ * handles; nothing of them crosses threads. engine_cycle_once is for
+ * headless commands that run no thread.
+ */
+#ifndef TRADEOPS_ENGINE_H
+#define TRADEOPS_ENGINE_H
+
+#include <stddef.h>
+
+#include "auth.h"
+#include "config.h"
+#include "model.h"
+
+typedef struct engine engine;
+
+/* scope: the operator whose accounts are visible (a trader sees only their
+ * own); NULL for all. Both cfg and scope must outlive the engine. Loads
+ * the last stored state and publishes it as the first snapshot. */
+engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *err,
+                   size_t errlen);
+int engine_start(engine *e, char *err, size_t errlen);
+/* Stops and joins the threads; bounded by the request timeouts. */
+void engine_stop(engine *e);
+void engine_free(engine *e);
+
+/* Runs one poll cycle on the calling thread (no thread started). */
+int engine_cycle_once(engine *e, char *err, size_t errlen);
+
+#endif
