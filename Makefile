@@ -26,7 +26,7 @@ endif
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CPPFLAGS += -D_GNU_SOURCE -DTRADEOPS_VERSION='"$(VERSION)"' -Isrc -Iui -Iscreens
+CPPFLAGS += -D_GNU_SOURCE -DTRADEOPS_VERSION='"$(VERSION)"' -Isrc -Iui -Iscreens -Itests
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 $(WARN) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)

@@ -8,7 +8,7 @@ set -eu
 
 PACKAGES="gcc make pkg-config libncurses-dev libpq-dev libhiredis-dev
 libcurl4-openssl-dev libcjson-dev libcriterion-dev libmicrohttpd-dev libinih-dev
-libssl-dev postgresql redis-server tmux ncurses-term locales"
+libssl-dev postgresql redis-server tmux ncurses-term locales curl"
 
 missing=""
 for p in $PACKAGES; do

@@ -87,6 +87,7 @@ pg_up() {
         psql -X -q -h "$PGSOCK" -p "$port" -U tradeops -d postgres -c "create database tradeops" >/dev/null
     fi
     PG_CONNINFO="host=$PGSOCK port=$port dbname=tradeops user=tradeops"
+    echo "host=$PGSOCK port=$port user=tradeops" > "$DIR/pg.base"
 }
 
 pg_down() {

@@ -1,0 +1,230 @@
+/*
+ * th.c - see th.h.
+ */
+#include "th.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "migrate.h"
+
+#define TH_SIM_START_MS 10000
+#define TH_TOKEN "test-token-7f3a"
+
+const char *th_env(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        cr_skip_test("%s is not set: run the suite with `make test`", name);
+    return v;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+bool th_wait_until(bool (*pred)(void *), void *arg, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+        if (pred(arg))
+            return true;
+        sleep_ms(20);
+    }
+    return pred(arg);
+}
+
+int th_sim_start(th_sim *s, const char *const *extra_args)
+{
+    memset(s, 0, sizeof *s);
+    const char *bin = getenv("BIN_SIM");
+    if (!bin || !*bin)
+        bin = "./tradeops-sim";
+    char portfile[128];
+    snprintf(portfile, sizeof portfile, "/tmp/tradeops-sim-port.%d.%ld", (int)getpid(),
+             (long)random());
+    unlink(portfile);
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = bin;
+    argv[n++] = "--listen";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    argv[n++] = "--port-file";
+    argv[n++] = portfile;
+    argv[n++] = "--token";
+    argv[n++] = TH_TOKEN;
+    for (int i = 0; extra_args && extra_args[i] && n < 62; i++)
+        argv[n++] = extra_args[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+        }
+        execv(bin, (char *const *)argv);
+        fprintf(stderr, "th: cannot run %s: %s\n", bin, strerror(errno));
+        _exit(127);
+    }
+    s->pid = pid;
+    for (int waited = 0; waited < TH_SIM_START_MS; waited += 20) {
+        FILE *f = fopen(portfile, "r");
+        if (f) {
+            int port = 0;
+            int ok = fscanf(f, "%d", &port) == 1 && port > 0;
+            fclose(f);
+            if (ok) {
+                unlink(portfile);
+                s->port = port;
+                snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", port);
+                snprintf(s->token, sizeof s->token, "%s", TH_TOKEN);
+                return 0;
+            }
+        }
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            fprintf(stderr, "th: simulator exited during start-up\n");
+            s->pid = 0;
+            return -1;
+        }
+        sleep_ms(20);
+    }
+    fprintf(stderr, "th: simulator did not write its port within %d ms\n", TH_SIM_START_MS);
+    th_sim_stop(s);
+    return -1;
+}
+
+void th_sim_stop(th_sim *s)
+{
+    if (s->pid <= 0)
+        return;
+    kill(s->pid, SIGTERM);
+    for (int i = 0; i < 250; i++) {
+        if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+            s->pid = 0;
+            return;
+        }
+        sleep_ms(20);
+    }
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
+}
+
+/* A bare HTTP/1.0 POST over loopback: the harness must not depend on the
+ * code under test (libcurl use in src/) to drive the simulator. */
+int th_sim_control(const th_sim *s, const char *path, const char *json)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    char req[4096];
+    int n = snprintf(req, sizeof req,
+                     "POST %s HTTP/1.0\r\nHost: 127.0.0.1\r\nauth-token: %s\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     path, s->token, strlen(json), json);
+    if (n < 0 || (size_t)n >= sizeof req || write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    char resp[512] = "";
+    ssize_t got = read(fd, resp, sizeof resp - 1);
+    close(fd);
+    if (got <= 0)
+        return -1;
+    resp[got] = '\0';
+    int status = 0;
+    if (sscanf(resp, "HTTP/%*s %d", &status) != 1)
+        return -1;
+    return status >= 200 && status < 300 ? 0 : -1;
+}
+
+static char *conninfo_for(const char *base, const char *dbname)
+{
+    size_t n = strlen(base) + strlen(dbname) + 16;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s dbname=%s", base, dbname);
+    return s;
+}
+
+char *th_db_fresh(void)
+{
+    const char *base = th_env("TRADEOPS_TEST_PG");
+    static int counter;
+    char name[64];
+    snprintf(name, sizeof name, "t_%d_%d_%ld", (int)getpid(), counter++, (long)(random() % 100000));
+    char *admin = conninfo_for(base, "postgres");
+    PGconn *c = PQconnectdb(admin);
+    free(admin);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "th: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    char sql[128];
+    snprintf(sql, sizeof sql, "create database %s", name);
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "th: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(c);
+    if (!ok)
+        return NULL;
+    char *ci = conninfo_for(base, name);
+    c = PQconnectdb(ci);
+    char err[512];
+    int applied;
+    if (PQstatus(c) != CONNECTION_OK || migrate_up(c, &applied, err, sizeof err) != 0) {
+        fprintf(stderr, "th: migrating %s failed: %s\n", name, err);
+        PQfinish(c);
+        free(ci);
+        return NULL;
+    }
+    PQfinish(c);
+    return ci;
+}
+
+void th_db_drop(char *conninfo)
+{
+    if (!conninfo)
+        return;
+    const char *p = strstr(conninfo, "dbname=");
+    const char *base = getenv("TRADEOPS_TEST_PG");
+    if (p && base) {
+        char *admin = conninfo_for(base, "postgres");
+        PGconn *c = PQconnectdb(admin);
+        free(admin);
+        char sql[160];
+        snprintf(sql, sizeof sql, "drop database if exists %s with (force)", p + 7);
+        PQclear(PQexec(c, sql));
+        PQfinish(c);
+    }
+    free(conninfo);
+}

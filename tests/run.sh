@@ -1,0 +1,79 @@
+#!/bin/bash
+# run.sh - the whole test suite against private servers; called by `make test`.
+#
+# Starts a private PostgreSQL, Redis and simulator under build/test-run (a
+# fresh directory each run), runs the Criterion suite and every shell test
+# (tests/cli/*.sh, tests/console/*.sh, which print TAP lines), stops the
+# servers, and ends with the line "N passed, N failed".
+set -u
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+cd "$HERE"
+RUN="$HERE/build/test-run"
+LOGS="$RUN/logs"
+
+abs() { case "$1" in /*) echo "$1" ;; *) echo "$HERE/$1" ;; esac; }
+export BIN_TRADEOPS=$(abs "${BIN_TRADEOPS:-tradeops}")
+export BIN_SIM=$(abs "${BIN_SIM:-tradeops-sim}")
+BIN_TESTS=$(abs "${BIN_TESTS:-build/rel/tradeops-tests}")
+
+cleanup() { data/dev/services.sh down "$RUN" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+[ -d "$RUN" ] && data/dev/services.sh down "$RUN" >/dev/null 2>&1
+rm -rf "$RUN"
+mkdir -p "$LOGS"
+if ! data/dev/services.sh up "$RUN" 2>"$LOGS/services.log" ||
+   ! data/dev/services.sh demo "$RUN" "$BIN_TRADEOPS" >>"$LOGS/services.log" 2>&1; then
+    cat "$LOGS/services.log" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+export TRADEOPS_TEST_PG=$(cat "$RUN/pg.base")
+export TRADEOPS_TEST_REDIS="unix:$RUN/redis.sock"
+export TRADEOPS_TEST_CONFIG="$RUN/config.ini"
+export TRADEOPS_TEST_RUN="$RUN"
+# Tests never read the developer's own configuration.
+export XDG_CONFIG_HOME="$RUN/xdg-config" XDG_STATE_HOME="$RUN/xdg-state"
+unset NO_COLOR TRADEOPS_PG TRADEOPS_REDIS TRADEOPS_BROKER_URL TRADEOPS_BROKER_TOKEN_FILE
+
+passed=0
+failed=0
+
+# Criterion: one binary, every tests/test_*.c.
+echo "== unit and integration tests (Criterion)"
+"$BIN_TESTS" --jobs 2 --short-filename 2>&1 | tee "$LOGS/criterion.log" | grep -v '^\[----\]' || true
+crit_rc=${PIPESTATUS[0]}
+synth=$(grep -a 'Synthesis:' "$LOGS/criterion.log" | tail -n 1)
+if [ -n "$synth" ]; then
+    cp=$(echo "$synth" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+    cf=$(echo "$synth" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
+    cc=$(echo "$synth" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
+    passed=$((passed + ${cp:-0}))
+    failed=$((failed + ${cf:-0} + ${cc:-0}))
+fi
+if [ "$crit_rc" -ne 0 ] && [ "${cf:-0}" -eq 0 ] && [ "${cc:-0}" -eq 0 ]; then
+    echo "criterion exited with $crit_rc"
+    failed=$((failed + 1))
+fi
+
+# Shell tests print TAP lines ("ok N - what" / "not ok N - what").
+for t in tests/cli/*.sh tests/console/*.sh; do
+    [ -f "$t" ] || continue
+    echo "== $t"
+    out="$LOGS/$(basename "$t" .sh).log"
+    bash "$t" >"$out" 2>&1
+    rc=$?
+    cat "$out"
+    p=$(grep -c '^ok ' "$out")
+    f=$(grep -c '^not ok ' "$out")
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "$t exited with $rc"
+        failed=$((failed + 1))
+    fi
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
