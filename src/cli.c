@@ -199,7 +199,7 @@ int cli_status(config *cfg, int argc, char **argv)
 {
     bool json = false;
     int c;
-    optind = 1;
+    optind = 0; /* 0 re-initialises GNU getopt, which the global options used */
     while ((c = getopt_long(argc, argv, "", STATUS_OPTS, NULL)) != -1) {
         if (c == 'j')
             json = true;
@@ -390,7 +390,7 @@ int cli_positions(config *cfg, int argc, char **argv)
     bool json = false, csv = false, live = false;
     const char *account = NULL;
     int c;
-    optind = 1;
+    optind = 0; /* 0 re-initialises GNU getopt, which the global options used */
     while ((c = getopt_long(argc, argv, "", POS_OPTS, NULL)) != -1) {
         switch (c) {
         case 'j': json = true; break;

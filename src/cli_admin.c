@@ -66,7 +66,7 @@ static int operator_add(const config *cfg, int argc, char **argv)
     const char *accounts = NULL;
     bool exists_ok = false;
     int c;
-    optind = 1;
+    optind = 0; /* 0 re-initialises GNU getopt, which the global options used */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'a')
             accounts = optarg;
@@ -327,7 +327,7 @@ static int account_add(const config *cfg, int argc, char **argv)
     double limit = 20;
     bool exists_ok = false;
     int c;
-    optind = 1;
+    optind = 0; /* 0 re-initialises GNU getopt, which the global options used */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'n') {
             name = optarg;

@@ -243,7 +243,7 @@ int main(int argc, char **argv)
             goto out;
         }
         switch (c) {
-        case OPT_CONFIG: config_path = optarg; break;
+        case OPT_CONFIG: config_path = optarg; continue;
         case OPT_PG: *f = (struct flag_set){"database", "url", "", false}; break;
         case OPT_REDIS: *f = (struct flag_set){"redis", "url", "", false}; break;
         case OPT_BROKER: *f = (struct flag_set){"broker", "url", "", false}; break;

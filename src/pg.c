@@ -36,7 +36,9 @@ PGconn *pg_connect(const char *conninfo, char *err, size_t errlen)
         PQfinish(c);
         return NULL;
     }
-    PQclear(PQexec(c, "set timezone = 'UTC'"));
+    /* UTC for every timestamp we read back; notices (such as "already
+     * exists, skipping") are noise on an operator's terminal. */
+    PQclear(PQexec(c, "set timezone = 'UTC'; set client_min_messages = warning"));
     return c;
 }
 

@@ -13,7 +13,7 @@ nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; [ -n "${2:-}"
 check() { if eval "$2"; then ok "$1"; else nok "$1" "${3:-}"; fi; }
 to() { "$T" --config "$CFG" "$@"; }
 # jsonb parses it, or the check fails: a real JSON parser, not a grep.
-json_get() { psql -X -qtA "$PG" -v "j=$1" -c "select (:'j'::jsonb) #>> '{$2}'"; }
+json_get() { echo "select (:'j'::jsonb) #>> '{$2}'" | psql -X -qtA "$PG" -v "j=$1"; }
 sim_url=$(sed -n 's/^url = \(http.*\)/\1/p' "$CFG")
 sim_tok=$(cat "$RUN/broker.token")
 sim() { curl -s -o /dev/null -w '%{http_code}' -H "auth-token: $sim_tok" -X POST -d "$2" "$sim_url$1"; }
@@ -58,6 +58,9 @@ check "positions --account narrows to one account" 'echo "$out" | grep -q "^demo
 out=$(to positions --account nope 2>&1); rc=$?
 check "positions --account unknown: exit 1" '[ $rc -eq 1 ] && echo "$out" | grep -q "no account \"nope\""' "$out"
 
+audit_count() { psql -X -qtA "$PG" -c "select count(*) from audit_log where $1"; }
+added0=$(audit_count "action = 'operator.add' and outcome = 'ok' and target = 'carol'")
+refused0=$(audit_count "action = 'operator.add' and outcome = 'refused' and os_user like '% as dave'")
 check "operator add trader with accounts" 'to operator add carol trader --accounts demo-2,demo-5 >/dev/null'
 check "operator add viewer" 'to operator add dave viewer >/dev/null'
 out=$(to operator add erin trader --accounts demo-99 2>&1); rc=$?
@@ -76,11 +79,12 @@ out=$(TRADEOPS_AS_USER=mallory to positions 2>&1); rc=$?
 check "an unknown user gets a clear refusal" '[ $rc -eq 3 ] && echo "$out" | grep -q "operator \"mallory\" is not registered"' "$out"
 out=$(TRADEOPS_AS_USER=dave to operator add eve admin 2>&1); rc=$?
 check "a viewer cannot add operators (exit 3)" '[ $rc -eq 3 ] && echo "$out" | grep -q "needs the admin role"' "$out"
-cnt=$(psql -X -qtA "$PG" -c "select count(*) from audit_log where action = 'operator.add' and outcome = 'refused' and os_user like '% as dave'")
-check "the refusal is audited" '[ "$cnt" = "1" ]' "$cnt"
-cnt=$(psql -X -qtA "$PG" -c "select count(*) from audit_log where action = 'operator.add' and outcome = 'ok' and target = 'carol'")
-check "the addition is audited" '[ "$cnt" = "1" ]' "$cnt"
+cnt=$(audit_count "action = 'operator.add' and outcome = 'refused' and os_user like '% as dave'")
+check "the refusal is audited" '[ "$cnt" = "$((refused0 + 1))" ]' "$cnt"
+cnt=$(audit_count "action = 'operator.add' and outcome = 'ok' and target = 'carol'")
+check "the addition is audited" '[ "$cnt" = "$((added0 + 1))" ]' "$cnt"
 check "operator remove" 'to operator remove dave >/dev/null && ! to operator list | grep -q "^dave "'
+to operator remove carol >/dev/null
 
 # Hostile text from the broker never reaches a terminal through headless output.
 code=$(sim /_sim/faults '{"hostile_text": true}')

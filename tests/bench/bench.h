@@ -1,0 +1,9 @@
+/* bench.h - the parts of `make bench`; each prints its figures beside a
+ * reference measured in the same run, and returns 0 or -1. */
+#ifndef TRADEOPS_BENCH_H
+#define TRADEOPS_BENCH_H
+
+int bench_poll(void);
+int bench_screen(void);
+
+#endif
