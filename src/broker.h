@@ -56,8 +56,16 @@ int broker_parse_trade_result(const char *body, size_t len, trade_result *out,
 /* True only for TRADE_RETCODE_DONE. */
 int broker_trade_done(const trade_result *r);
 
-/* Parses a Retry-After header value (delta-seconds or HTTP-date) relative to
- * now_ms; returns milliseconds to wait (>= 0) or -1 when unparseable. */
+/* Parses a reply's ISO-8601 time ("2026-11-21T09:01:02.345Z", without the
+ * fraction, or with a +hh:mm/-hh:mm offset) into UTC epoch ms. 0 or -1. */
+int broker_parse_time(const char *s, int64_t *out_ms);
+
+/* Longest wait a Retry-After may impose; a broker asking for more is wrong. */
+#define BROKER_RETRY_AFTER_MAX_MS (3600 * 1000)
+
+/* Parses a Retry-After header value (delta-seconds or IMF-fixdate HTTP-date)
+ * relative to now_ms; returns milliseconds to wait (>= 0, a date in the past
+ * is 0, at most BROKER_RETRY_AFTER_MAX_MS) or -1 when unparseable. */
 int64_t broker_parse_retry_after(const char *value, int64_t now_ms);
 
 /* ---- poller: one cycle fetches every account's information and positions
