@@ -118,7 +118,7 @@ Test(store_audit, log_is_append_only)
     th_db_drop(ci);
 }
 
-Test(store_engine, cycle_lands_in_postgres_redis_and_model, .timeout = 60)
+Test(store_engine, cycle_lands_in_postgres_redis_and_model)
 {
     char *ci = th_db_fresh();
     cr_assert_not_null(ci);
@@ -202,7 +202,7 @@ Test(store_engine, cycle_lands_in_postgres_redis_and_model, .timeout = 60)
     th_db_drop(ci);
 }
 
-Test(store_engine, bad_replies_and_a_dead_broker_keep_the_last_good_data, .timeout = 60)
+Test(store_engine, bad_replies_and_a_dead_broker_keep_the_last_good_data)
 {
     char *ci = th_db_fresh();
     cr_assert_not_null(ci);
@@ -256,7 +256,7 @@ Test(store_engine, bad_replies_and_a_dead_broker_keep_the_last_good_data, .timeo
     th_db_drop(ci);
 }
 
-Test(store_engine, redis_down_is_survivable_and_trader_sees_own_accounts, .timeout = 60)
+Test(store_engine, redis_down_is_survivable_and_trader_sees_own_accounts)
 {
     char *ci = th_db_fresh();
     cr_assert_not_null(ci);
