@@ -1,0 +1,264 @@
+/*
+ * console_actions.c - the console's one action table and its handlers.
+ *
+ * Order matters twice: for keys bound more than once, the first enabled
+ * entry wins (closing the help overlay before quitting; moving to the next
+ * pane before the next screen), and the hint line keeps entries in table
+ * order while they fit, so the most useful come first.
+ *
+ * No action here is dangerous yet; the ones that will be (acknowledge,
+ * abort auto-close, close-all, retry) set .dangerous and vanish in
+ * read-only mode from keys, hints and help alike.
+ */
+#include <string.h>
+
+#include "console_int.h"
+
+#define KEY_ESC 27
+#define KEY_CTRL_L 12
+#define KEY_RETURN '\r'
+#define KEY_NEWLINE '\n'
+
+/* Verbs of the help overlay: scrolling and closing. */
+#define HELP_VERBS                                                                                 \
+    (VERB_BIT(VERB_UP) | VERB_BIT(VERB_DOWN) | VERB_BIT(VERB_PGUP) | VERB_BIT(VERB_PGDN) |         \
+     VERB_BIT(VERB_HOME) | VERB_BIT(VERB_END) | VERB_BIT(VERB_CLOSE))
+
+action_filter console_action_filter(const console_ui *ui)
+{
+    action_filter f = {.readonly = ui->opts.readonly};
+    f.screen_verbs = ui->help_open ? HELP_VERBS : console_screen(ui)->verbs;
+    return f;
+}
+
+static unsigned help_verb(console_ui *ui, int verb)
+{
+    long page = ui->w_main ? getmaxy(ui->w_main) - 2 : 1;
+    if (page < 1)
+        page = 1;
+    switch (verb) {
+    case VERB_UP: ui->help_top = ui->help_top ? ui->help_top - 1 : 0; break;
+    case VERB_DOWN: ui->help_top++; break; /* help_draw clamps */
+    case VERB_PGUP:
+        ui->help_top = ui->help_top > (size_t)page ? ui->help_top - (size_t)page : 0;
+        break;
+    case VERB_PGDN: ui->help_top += (size_t)page; break;
+    case VERB_HOME: ui->help_top = 0; break;
+    case VERB_END: ui->help_top = (size_t)-1 / 2; break;
+    case VERB_CLOSE: ui->help_open = false; return REACT_REDRAW | REACT_CHROME;
+    default: return REACT_NONE;
+    }
+    return REACT_REDRAW;
+}
+
+/* Every screen-scope action: the current screen (or the help overlay)
+ * gets the verb. The filter verb first asks for its text. */
+static unsigned act_verb(void *ctx, const action *a, int key)
+{
+    (void)key;
+    console_ui *ui = ctx;
+    if (ui->help_open)
+        return help_verb(ui, a->verb);
+    if (a->verb == VERB_FILTER) {
+        const screen_ops *ops = console_screen(ui);
+        const char *cur = ops->filter_text ? ops->filter_text(console_state(ui)) : "";
+        prompt_open(&ui->prompt, "/", cur);
+        ui->prompt_verb = VERB_FILTER;
+        return REACT_CHROME;
+    }
+    screen_env env = console_env(ui);
+    return console_screen(ui)->handle(console_state(ui), a->verb, NULL, &env);
+}
+
+static unsigned act_help(void *ctx, const action *a, int key)
+{
+    (void)a;
+    (void)key;
+    console_ui *ui = ctx;
+    ui->help_open = !ui->help_open;
+    ui->help_top = 0;
+    return REACT_REDRAW | REACT_CHROME;
+}
+
+static unsigned act_quit(void *ctx, const action *a, int key)
+{
+    (void)ctx;
+    (void)a;
+    (void)key;
+    return REACT_QUIT;
+}
+
+static unsigned act_screen(void *ctx, const action *a, int key)
+{
+    (void)a;
+    console_ui *ui = ctx;
+    size_t idx = (size_t)(key - '1');
+    if (idx >= screens_count)
+        return REACT_NONE; /* only screens that exist have a key */
+    ui->help_open = false;
+    console_switch(ui, idx, 1);
+    return REACT_REDRAW | REACT_CHROME;
+}
+
+static unsigned act_next(void *ctx, const action *a, int key)
+{
+    (void)key;
+    console_ui *ui = ctx;
+    int dir = a->verb; /* +1 or -1 */
+    size_t n = screens_count;
+    size_t idx = dir > 0 ? (ui->cur + 1) % n : (ui->cur + n - 1) % n;
+    ui->help_open = false;
+    console_switch(ui, idx, dir);
+    return REACT_REDRAW | REACT_CHROME;
+}
+
+static unsigned act_pause(void *ctx, const action *a, int key)
+{
+    (void)a;
+    (void)key;
+    console_ui *ui = ctx;
+    ui->paused = !ui->paused;
+    /* Resuming shows the newest data at once, not at the next publish. */
+    return REACT_CHROME | (ui->paused ? 0 : REACT_REFRESH);
+}
+
+static unsigned act_redraw(void *ctx, const action *a, int key)
+{
+    (void)ctx;
+    (void)a;
+    (void)key;
+    return REACT_FULL;
+}
+
+#define GLOBAL ACTION_GLOBAL
+#define SCREEN ACTION_SCREEN
+
+const action console_actions[] = {
+    {"Esc",
+     {KEY_ESC, 'q', '?'},
+     "close",
+     "Close this overlay",
+     false,
+     true,
+     SCREEN,
+     VERB_CLOSE,
+     act_verb},
+    {"?", {'?'}, "help", "Show every key and what it does", false, true, GLOBAL, 0, act_help},
+    {"q",
+     {'q'},
+     "quit",
+     "Leave the console (the engine stops with it)",
+     false,
+     true,
+     GLOBAL,
+     0,
+     act_quit},
+    {"/",
+     {'/'},
+     "filter",
+     "Filter the focused table (Enter applies, Esc cancels, empty clears)",
+     false,
+     true,
+     SCREEN,
+     VERB_FILTER,
+     act_verb},
+    {"s", {'s'}, "sort", "Sort by the next column", false, true, SCREEN, VERB_SORT, act_verb},
+    {"S", {'S'}, "reverse", "Reverse the sort order", false, true, SCREEN, VERB_SORT_REV, act_verb},
+    {"Tab",
+     {'\t'},
+     "pane",
+     "Focus the next pane (then the next screen)",
+     false,
+     true,
+     SCREEN,
+     VERB_PANE_NEXT,
+     act_verb},
+    {"Tab", {'\t'}, "next", "Next screen", false, false, GLOBAL, 1, act_next},
+    {"S-Tab",
+     {KEY_BTAB},
+     "prev pane",
+     "Focus the previous pane (then the previous screen)",
+     false,
+     false,
+     SCREEN,
+     VERB_PANE_PREV,
+     act_verb},
+    {"S-Tab", {KEY_BTAB}, "prev", "Previous screen", false, false, GLOBAL, -1, act_next},
+    {"Enter",
+     {KEY_RETURN, KEY_NEWLINE, KEY_ENTER},
+     "focus",
+     "Open the detail or focus the other pane",
+     false,
+     true,
+     SCREEN,
+     VERB_ENTER,
+     act_verb},
+    {"Space",
+     {' '},
+     "tag",
+     "Tag or untag the row and move down",
+     false,
+     true,
+     SCREEN,
+     VERB_TAG,
+     act_verb},
+    {"p", {'p'}, "pause", "Pause or resume live updates", false, true, GLOBAL, 0, act_pause},
+    {"k/Up", {'k', KEY_UP}, "up", "Move up one row", false, false, SCREEN, VERB_UP, act_verb},
+    {"j/Down",
+     {'j', KEY_DOWN},
+     "down",
+     "Move down one row",
+     false,
+     false,
+     SCREEN,
+     VERB_DOWN,
+     act_verb},
+    {"PgUp", {KEY_PPAGE}, "page up", "Move up one page", false, false, SCREEN, VERB_PGUP, act_verb},
+    {"PgDn",
+     {KEY_NPAGE},
+     "page down",
+     "Move down one page",
+     false,
+     false,
+     SCREEN,
+     VERB_PGDN,
+     act_verb},
+    {"g/Home",
+     {'g', KEY_HOME},
+     "first",
+     "Go to the first row",
+     false,
+     false,
+     SCREEN,
+     VERB_HOME,
+     act_verb},
+    {"G/End",
+     {'G', KEY_END},
+     "last",
+     "Go to the last row",
+     false,
+     false,
+     SCREEN,
+     VERB_END,
+     act_verb},
+    {"1-6",
+     {'1', '2', '3', '4', '5', '6'},
+     "screen",
+     "Go to screen N (the numbers on the tabs)",
+     false,
+     false,
+     GLOBAL,
+     0,
+     act_screen},
+    {"^L",
+     {KEY_CTRL_L},
+     "redraw",
+     "Repaint the whole terminal",
+     false,
+     false,
+     GLOBAL,
+     0,
+     act_redraw},
+};
+
+const size_t console_actions_count = sizeof console_actions / sizeof console_actions[0];

@@ -1,0 +1,68 @@
+/*
+ * console_int.h - internals shared by console_ui.c, console_actions.c and
+ * console_chrome.c. Nothing outside src/console_*.c includes it.
+ *
+ * Threads: UI thread only.
+ */
+#ifndef TRADEOPS_CONSOLE_INT_H
+#define TRADEOPS_CONSOLE_INT_H
+
+#include <curses.h>
+
+#include "action.h"
+#include "console_ui.h"
+#include "prompt.h"
+#include "screen.h"
+
+/* Parts of the terminal that need painting. */
+enum {
+    DIRTY_TABS = 1u << 0,
+    DIRTY_MAIN = 1u << 1,
+    DIRTY_STATUS = 1u << 2,
+    DIRTY_HINT = 1u << 3,
+    DIRTY_ALL = DIRTY_TABS | DIRTY_MAIN | DIRTY_STATUS | DIRTY_HINT,
+};
+
+#define CONSOLE_CLOCK_MAX 16
+#define CONSOLE_MESSAGE_MAX 256
+
+struct console_ui {
+    console_opts opts;
+    model_snapshot *snap; /* held reference, NULL before data */
+    bool paused;
+    size_t cur;    /* index into screens_table */
+    void **states; /* one per screen */
+
+    WINDOW *w_tabs, *w_main, *w_status, *w_hint;
+    int lines, cols; /* size the windows were laid out for */
+    bool too_small;
+    bool full; /* repaint the whole terminal next frame */
+    unsigned dirty;
+
+    bool help_open;
+    size_t help_top;
+    prompt prompt;
+    int prompt_verb; /* the verb the prompt's text goes to */
+
+    int64_t main_due; /* when the screen body needs painting again */
+    char clock[CONSOLE_CLOCK_MAX];
+    char message[CONSOLE_MESSAGE_MAX]; /* last problem worth telling, "" if none */
+    int64_t now_ms;
+};
+
+/* console_actions.c: the one action table. */
+extern const action console_actions[];
+extern const size_t console_actions_count;
+action_filter console_action_filter(const console_ui *ui);
+
+/* console_ui.c helpers the action handlers use. */
+screen_env console_env(const console_ui *ui);
+void console_switch(console_ui *ui, size_t index, int dir);
+const screen_ops *console_screen(const console_ui *ui);
+void *console_state(const console_ui *ui);
+
+/* console_chrome.c: the tab bar and the status line. */
+void console_draw_tabs(console_ui *ui);
+void console_draw_status(console_ui *ui);
+
+#endif
