@@ -1,0 +1,215 @@
+/*
+ * sim_faults.c - fault settings: defaults, the knob table, CLI and JSON input.
+ *
+ * Pure functions on caller-owned structs; safe from any thread.
+ */
+#include "sim_faults.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LATENCY_MS 600000L /* ten minutes: past any client's timeout */
+#define MAX_RETRY_AFTER_S 3600L
+#define DEFAULT_RETRY_AFTER_S 2L
+
+enum knob_kind { KNOB_RATE, KNOB_LONG, KNOB_BOOL };
+
+typedef struct knob {
+    const char *key;  /* JSON key */
+    const char *flag; /* CLI flag */
+    enum knob_kind kind;
+    size_t offset;
+    long max; /* KNOB_LONG only; the minimum is 0 */
+    const char *help;
+} knob;
+
+static const knob KNOBS[] = {
+    {"latency_ms", "--latency-ms", KNOB_LONG, offsetof(sim_faults, latency_ms), MAX_LATENCY_MS,
+     "milliseconds added to every broker reply"},
+    {"error_rate", "--error-rate", KNOB_RATE, offsetof(sim_faults, error_rate), 0,
+     "fraction answered 500"},
+    {"rate_limit_rate", "--rate-limit-rate", KNOB_RATE, offsetof(sim_faults, rate_limit_rate), 0,
+     "fraction answered 429 with Retry-After"},
+    {"retry_after", "--retry-after", KNOB_LONG, offsetof(sim_faults, retry_after),
+     MAX_RETRY_AFTER_S, "seconds in Retry-After (default 2)"},
+    {"malformed_rate", "--malformed-rate", KNOB_RATE, offsetof(sim_faults, malformed_rate), 0,
+     "fraction answered 200 with invalid/truncated JSON"},
+    {"oversized_rate", "--oversized-rate", KNOB_RATE, offsetof(sim_faults, oversized_rate), 0,
+     "fraction answered 200 with a ~8 MiB body"},
+    {"drop_rate", "--drop-rate", KNOB_RATE, offsetof(sim_faults, drop_rate), 0,
+     "fraction where the connection closes without a reply"},
+    {"wrong_types_rate", "--wrong-types-rate", KNOB_RATE, offsetof(sim_faults, wrong_types_rate),
+     0, "fraction with numbers as strings / fields missing"},
+    {"hostile_text", "--hostile-text", KNOB_BOOL, offsetof(sim_faults, hostile_text), 0,
+     "escape sequences, C1 controls and bad UTF-8 in names, symbols, comments"},
+};
+#define N_KNOBS (sizeof KNOBS / sizeof KNOBS[0])
+
+void sim_faults_default(sim_faults *f)
+{
+    memset(f, 0, sizeof *f);
+    f->retry_after = DEFAULT_RETRY_AFTER_S;
+}
+
+static const knob *knob_by_flag(const char *flag)
+{
+    for (size_t i = 0; i < N_KNOBS; i++)
+        if (strcmp(KNOBS[i].flag, flag) == 0)
+            return &KNOBS[i];
+    return NULL;
+}
+
+static const knob *knob_by_key(const char *key)
+{
+    for (size_t i = 0; i < N_KNOBS; i++)
+        if (strcmp(KNOBS[i].key, key) == 0)
+            return &KNOBS[i];
+    return NULL;
+}
+
+int sim_faults_is_flag(const char *flag, bool *takes_value)
+{
+    const knob *k = knob_by_flag(flag);
+    if (!k)
+        return 0;
+    *takes_value = k->kind != KNOB_BOOL;
+    return 1;
+}
+
+static void describe(const knob *k, char *buf, size_t buflen)
+{
+    switch (k->kind) {
+    case KNOB_RATE: snprintf(buf, buflen, "a number from 0 to 1"); break;
+    case KNOB_LONG: snprintf(buf, buflen, "a whole number from 0 to %ld", k->max); break;
+    case KNOB_BOOL: snprintf(buf, buflen, "true or false"); break;
+    }
+}
+
+/* Stores a validated number in the knob's field of f. */
+static void store(sim_faults *f, const knob *k, double v)
+{
+    char *field = (char *)f + k->offset;
+    switch (k->kind) {
+    case KNOB_RATE: memcpy(field, &v, sizeof v); break;
+    case KNOB_LONG: {
+        long l = (long)v;
+        memcpy(field, &l, sizeof l);
+        break;
+    }
+    case KNOB_BOOL: {
+        bool b = v != 0;
+        memcpy(field, &b, sizeof b);
+        break;
+    }
+    }
+}
+
+static int in_range(const knob *k, double v)
+{
+    if (!isfinite(v) || v < 0)
+        return 0;
+    if (k->kind == KNOB_RATE)
+        return v <= 1.0;
+    if (k->kind == KNOB_LONG)
+        return v == floor(v) && v <= (double)k->max;
+    return 1;
+}
+
+int sim_faults_set_flag(sim_faults *f, const char *flag, const char *value, char *err,
+                        size_t errlen)
+{
+    const knob *k = knob_by_flag(flag);
+    char allowed[64];
+    if (!k) {
+        snprintf(err, errlen, "%s is not a fault flag", flag);
+        return -1;
+    }
+    describe(k, allowed, sizeof allowed);
+    if (k->kind == KNOB_BOOL) {
+        store(f, k, 1);
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double v = value && *value ? strtod(value, &end) : NAN;
+    if (!value || !*value || errno != 0 || *end != '\0' || !in_range(k, v)) {
+        snprintf(err, errlen, "%s: '%s' is not allowed; use %s", flag, value ? value : "",
+                 allowed);
+        return -1;
+    }
+    store(f, k, v);
+    return 0;
+}
+
+int sim_faults_apply_json(sim_faults *f, const cJSON *obj, char *err, size_t errlen)
+{
+    if (!cJSON_IsObject(obj)) {
+        snprintf(err, errlen, "body must be a JSON object of fault settings");
+        return -1;
+    }
+    sim_faults next = *f;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, obj)
+    {
+        const knob *k = knob_by_key(item->string);
+        if (!k) {
+            snprintf(err, errlen, "unknown key '%.64s'", item->string);
+            return -1;
+        }
+        char allowed[64];
+        describe(k, allowed, sizeof allowed);
+        if (k->kind == KNOB_BOOL ? !cJSON_IsBool(item)
+                                 : !cJSON_IsNumber(item) || !in_range(k, item->valuedouble)) {
+            snprintf(err, errlen, "bad value for '%s': use %s", k->key, allowed);
+            return -1;
+        }
+        store(&next, k, k->kind == KNOB_BOOL ? cJSON_IsTrue(item) : item->valuedouble);
+    }
+    *f = next;
+    return 0;
+}
+
+cJSON *sim_faults_to_json(const sim_faults *f)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < N_KNOBS; i++) {
+        const knob *k = &KNOBS[i];
+        const char *field = (const char *)f + k->offset;
+        cJSON *v = NULL;
+        if (k->kind == KNOB_RATE) {
+            double d;
+            memcpy(&d, field, sizeof d);
+            v = cJSON_CreateNumber(d);
+        } else if (k->kind == KNOB_LONG) {
+            long l;
+            memcpy(&l, field, sizeof l);
+            v = cJSON_CreateNumber((double)l);
+        } else {
+            bool b;
+            memcpy(&b, field, sizeof b);
+            v = cJSON_CreateBool(b);
+        }
+        if (!v || !cJSON_AddItemToObject(o, k->key, v)) {
+            cJSON_Delete(v);
+            cJSON_Delete(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+void sim_faults_usage(FILE *out)
+{
+    for (size_t i = 0; i < N_KNOBS; i++) {
+        const knob *k = &KNOBS[i];
+        char arg[24];
+        snprintf(arg, sizeof arg, "%s%s", k->flag,
+                 k->kind == KNOB_RATE ? " F" : k->kind == KNOB_LONG ? " N" : "");
+        fprintf(out, "  %-24s %s\n", arg, k->help);
+    }
+}

@@ -1,0 +1,56 @@
+/*
+ * sim_faults.h - the simulator's fault settings: what they are, their limits,
+ * and how they are read from command-line flags and from a JSON object.
+ *
+ * One table lists every knob once, so the CLI flag (--error-rate), the JSON
+ * key (error_rate), the allowed range and the help text cannot drift apart.
+ * Updates are all-or-nothing: a bad key or value leaves the settings as they
+ * were and names the culprit.
+ *
+ * Pure functions on caller-owned structs; safe from any thread. The world
+ * (sim_world.h) holds the live copy under its mutex.
+ */
+#ifndef TRADEOPS_SIM_FAULTS_H
+#define TRADEOPS_SIM_FAULTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+typedef struct sim_faults {
+    long latency_ms;         /* added to every broker reply */
+    double error_rate;       /* answered 500 */
+    double rate_limit_rate;  /* answered 429 with Retry-After */
+    long retry_after;        /* seconds, for 429 */
+    double malformed_rate;   /* 200 with invalid or truncated JSON */
+    double oversized_rate;   /* 200 with a ~8 MiB body */
+    double drop_rate;        /* connection closed, no reply */
+    double wrong_types_rate; /* numbers as strings, fields missing */
+    bool hostile_text;       /* escape sequences and bad UTF-8 in text */
+} sim_faults;
+
+void sim_faults_default(sim_faults *f);
+
+/* If flag (e.g. "--error-rate") is a fault flag, returns 1 and whether it
+ * takes a value in *takes_value; else 0. */
+int sim_faults_is_flag(const char *flag, bool *takes_value);
+
+/* Applies one CLI flag; value is NULL for a flag without one. Returns 0, or
+ * -1 with err naming the flag and what is allowed. */
+int sim_faults_set_flag(sim_faults *f, const char *flag, const char *value, char *err,
+                        size_t errlen);
+
+/* Applies a JSON object's keys; all-or-nothing. Returns 0, or -1 with err
+ * naming the first bad key or value. */
+int sim_faults_apply_json(sim_faults *f, const cJSON *obj, char *err, size_t errlen);
+
+/* The settings as a JSON object keyed as sim_faults_apply_json reads them;
+ * NULL when out of memory. */
+cJSON *sim_faults_to_json(const sim_faults *f);
+
+/* Help lines for the fault flags. */
+void sim_faults_usage(FILE *out);
+
+#endif
