@@ -85,7 +85,8 @@ $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@printf '  CC  %s\n' $<
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 run: deps build
 	@data/dev/services.sh up data/run

@@ -30,34 +30,6 @@ static int operators_empty(PGconn *pg, bool *empty, char *err, size_t errlen)
     return 0;
 }
 
-/* Text[] literal for the accounts list, each id checked against the
- * accounts table by the caller's statement. */
-static char *accounts_literal(char **a, size_t n)
-{
-    size_t len = 3;
-    for (size_t i = 0; i < n; i++)
-        len += strlen(a[i]) * 2 + 3;
-    char *s = malloc(len);
-    if (!s)
-        return NULL;
-    size_t o = 0;
-    s[o++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            s[o++] = ',';
-        s[o++] = '"';
-        for (const char *p = a[i]; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                s[o++] = '\\';
-            s[o++] = *p;
-        }
-        s[o++] = '"';
-    }
-    s[o++] = '}';
-    s[o] = '\0';
-    return s;
-}
-
 static int operator_add(const config *cfg, int argc, char **argv)
 {
     static const struct option opts[] = {{"accounts", required_argument, NULL, 'a'},
@@ -125,7 +97,7 @@ static int operator_add(const config *cfg, int argc, char **argv)
         rc = EXIT_FAIL;
     }
     if (auth_split_accounts(accounts, &acc, &n_acc, err, sizeof err) != 0 ||
-        !(lit = accounts_literal(acc, n_acc))) {
+        !(lit = pg_text_array_literal(acc, n_acc))) {
         fprintf(stderr, "tradeops: out of memory\n");
         goto out;
     }

@@ -2,6 +2,7 @@
 #include "pg.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void pg_error_copy(char *dst, size_t dstlen, const char *msg)
@@ -80,4 +81,30 @@ int pg_ensure(PGconn **c, const char *conninfo, char *err, size_t errlen)
     }
     *c = pg_connect(conninfo, err, errlen);
     return *c ? 0 : -1;
+}
+
+char *pg_text_array_literal(char *const *items, size_t n)
+{
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(items[i]) * 2 + 3;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    size_t o = 0;
+    s[o++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            s[o++] = ',';
+        s[o++] = '"';
+        for (const char *p = items[i]; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                s[o++] = '\\';
+            s[o++] = *p;
+        }
+        s[o++] = '"';
+    }
+    s[o++] = '}';
+    s[o] = '\0';
+    return s;
 }

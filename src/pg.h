@@ -27,6 +27,10 @@ int pg_exec_params_ok(PGconn *c, const char *sql, int n, const char *const *para
 /* Copies PQerrorMessage/PQresultErrorMessage without the trailing newline. */
 void pg_error_copy(char *dst, size_t dstlen, const char *msg);
 
+/* A text[] literal ({"a","b"}) of the strings, every element quoted and
+ * escaped, for passing as a parameter ($1::text[]). malloc'ed; NULL on OOM. */
+char *pg_text_array_literal(char *const *items, size_t n);
+
 /* The connection is usable, reconnecting it once when it is not. */
 int pg_ensure(PGconn **c, const char *conninfo, char *err, size_t errlen);
 

@@ -33,35 +33,13 @@ static int64_t get_i64(const PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-/* Postgres array literal of the trader's scope, NULL for everyone. Ids are
- * limited by a check constraint to characters that need no quoting, but
- * quote anyway: this is a value, not SQL. */
+/* The trader's scope as a text[] parameter; NULL (no filter) for everyone
+ * else. */
 static char *scope_literal(const operator_id *scope)
 {
     if (!scope || scope->role != ROLE_TRADER)
         return NULL;
-    size_t len = 3;
-    for (size_t i = 0; i < scope->n_accounts; i++)
-        len += strlen(scope->accounts[i]) * 2 + 3;
-    char *s = malloc(len);
-    if (!s)
-        return NULL;
-    size_t o = 0;
-    s[o++] = '{';
-    for (size_t i = 0; i < scope->n_accounts; i++) {
-        if (i)
-            s[o++] = ',';
-        s[o++] = '"';
-        for (const char *p = scope->accounts[i]; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                s[o++] = '\\';
-            s[o++] = *p;
-        }
-        s[o++] = '"';
-    }
-    s[o++] = '}';
-    s[o] = '\0';
-    return s;
+    return pg_text_array_literal(scope->accounts, scope->n_accounts);
 }
 
 static const char *SNAPSHOT_ACCOUNTS =
