@@ -41,8 +41,8 @@ static const knob KNOBS[] = {
      "fraction answered 200 with a ~8 MiB body"},
     {"drop_rate", "--drop-rate", KNOB_RATE, offsetof(sim_faults, drop_rate), 0,
      "fraction where the connection closes without a reply"},
-    {"wrong_types_rate", "--wrong-types-rate", KNOB_RATE, offsetof(sim_faults, wrong_types_rate),
-     0, "fraction with numbers as strings / fields missing"},
+    {"wrong_types_rate", "--wrong-types-rate", KNOB_RATE, offsetof(sim_faults, wrong_types_rate), 0,
+     "fraction with numbers as strings / fields missing"},
     {"hostile_text", "--hostile-text", KNOB_BOOL, offsetof(sim_faults, hostile_text), 0,
      "escape sequences, C1 controls and bad UTF-8 in names, symbols, comments"},
 };
@@ -136,8 +136,7 @@ int sim_faults_set_flag(sim_faults *f, const char *flag, const char *value, char
     errno = 0;
     double v = value && *value ? strtod(value, &end) : NAN;
     if (!value || !*value || errno != 0 || *end != '\0' || !in_range(k, v)) {
-        snprintf(err, errlen, "%s: '%s' is not allowed; use %s", flag, value ? value : "",
-                 allowed);
+        snprintf(err, errlen, "%s: '%s' is not allowed; use %s", flag, value ? value : "", allowed);
         return -1;
     }
     store(f, k, v);
@@ -209,7 +208,9 @@ void sim_faults_usage(FILE *out)
         const knob *k = &KNOBS[i];
         char arg[24];
         snprintf(arg, sizeof arg, "%s%s", k->flag,
-                 k->kind == KNOB_RATE ? " F" : k->kind == KNOB_LONG ? " N" : "");
+                 k->kind == KNOB_RATE   ? " F"
+                 : k->kind == KNOB_LONG ? " N"
+                                        : "");
         fprintf(out, "  %-24s %s\n", arg, k->help);
     }
 }

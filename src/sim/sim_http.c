@@ -132,8 +132,8 @@ static bool authorised(const sim_http *h, struct MHD_Connection *c)
     return t && strlen(t) == h->token_len && CRYPTO_memcmp(t, h->token, h->token_len) == 0;
 }
 
-static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, char *body,
-                                 size_t len, long retry_after, const char *allow)
+static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+                                 long retry_after, const char *allow)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, body, free);
     if (!r) {
@@ -161,8 +161,8 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, cJSO
     return send_body(c, status, body, strlen(body), retry_after, allow);
 }
 
-static void log_request(const sim_http *h, const char *method, const char *url,
-                        const req_ctx *rc, unsigned status, const char *note)
+static void log_request(const sim_http *h, const char *method, const char *url, const req_ctx *rc,
+                        unsigned status, const char *note)
 {
     if (!h->verbose)
         return;
@@ -195,8 +195,8 @@ static char *spoil(sim_world *w, sim_rng *r, const sim_faults *f, char *body, si
     return out;
 }
 
-static enum MHD_Result respond(sim_http *h, struct MHD_Connection *c, req_ctx *rc,
-                               const char *url, const char *method)
+static enum MHD_Result respond(sim_http *h, struct MHD_Connection *c, req_ctx *rc, const char *url,
+                               const char *method)
 {
     sim_world *w = h->world;
     sim_route_match m;
@@ -219,8 +219,7 @@ static enum MHD_Result respond(sim_http *h, struct MHD_Connection *c, req_ctx *r
         sim_world_count(w, SIM_STAT_UNAUTHORIZED);
         log_request(h, method, url, rc, 401, NULL);
         return send_json(c, 401,
-                         sim_json_error("UnauthorizedError",
-                                        "missing or wrong auth-token header"),
+                         sim_json_error("UnauthorizedError", "missing or wrong auth-token header"),
                          -1, NULL);
     }
     if (broker && drop) {
@@ -237,8 +236,8 @@ static enum MHD_Result respond(sim_http *h, struct MHD_Connection *c, req_ctx *r
     if (broker && failed) {
         sim_world_count(w, SIM_STAT_FAULT_ERROR);
         log_request(h, method, url, rc, 500, "[error]");
-        return send_json(c, 500, sim_json_error("InternalError", "simulated internal error"),
-                         -1, NULL);
+        return send_json(c, 500, sim_json_error("InternalError", "simulated internal error"), -1,
+                         NULL);
     }
 
     sim_request rq = {.method = method,
@@ -289,9 +288,8 @@ static int append_body(req_ctx *rc, const char *data, size_t n)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     req_ctx *rc = *con_cls;
@@ -327,8 +325,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* MHD reports dropped connections as errors; only --verbose wants to see them. */
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
-                                                             va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     const sim_http *h = cls;
     if (!h->verbose)
@@ -358,15 +355,14 @@ sim_http *sim_http_start(sim_world *w, const sim_http_config *cfg, char *err, si
                      MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (strchr(cfg->listen, ':'))
         flags |= MHD_USE_IPv6;
-    h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_LISTEN_SOCKET,
-                                 fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
-                                 MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
-                                 MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_BYTES,
-                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+    /* The logger goes first: MHD logs through its default until it sees it. */
+    h->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_BYTES, MHD_OPTION_END);
     if (!h->daemon) {
-        snprintf(err, errlen, "libmicrohttpd would not start on %s port %d", cfg->listen,
-                 h->port);
+        snprintf(err, errlen, "libmicrohttpd would not start on %s port %d", cfg->listen, h->port);
         close(fd);
         free(h->token);
         free(h);

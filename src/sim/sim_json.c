@@ -20,14 +20,17 @@
  * escapes bytes below 0x20 as \u00XX (so the client decodes them back to raw
  * control bytes) and passes bytes from 0x80 up through raw. */
 static const char *const HOSTILE[] = {
-    "\x1b]0;pwned\x07",         /* OSC: retitles the terminal */
-    "\x1b[2J\x1b[H",            /* clears the screen */
-    "\x9b" "31m",               /* raw C1 CSI (also invalid UTF-8) */
-    "\xc2\x9b" "31m",           /* C1 CSI encoded as valid UTF-8 */
-    "bad\xff\xfeutf8\xc3\x28",  /* invalid bytes and a broken pair */
+    "\x1b]0;pwned\x07", /* OSC: retitles the terminal */
+    "\x1b[2J\x1b[H",    /* clears the screen */
+    "\x9b"
+    "31m", /* raw C1 CSI (also invalid UTF-8) */
+    "\xc2\x9b"
+    "31m",                          /* C1 CSI encoded as valid UTF-8 */
+    "bad\xff\xfeutf8\xc3\x28",      /* invalid bytes and a broken pair */
     "over\xc0\xaflong\xed\xa0\x80", /* overlong '/' and a UTF-16 surrogate */
-    "\r\n\b\x7f\x1b[31mRED",    /* CR, LF, BS, DEL and colour */
-    "\xe2\x80\xae" "evil",      /* right-to-left override */
+    "\r\n\b\x7f\x1b[31mRED",        /* CR, LF, BS, DEL and colour */
+    "\xe2\x80\xae"
+    "evil", /* right-to-left override */
 };
 #define N_HOSTILE (sizeof HOSTILE / sizeof HOSTILE[0])
 /* Which tickets get hostile text: one in HOSTILE_EVERY in the comment, one in
@@ -85,12 +88,13 @@ static void put_times(cJSON *o, int64_t ms, bool *ok)
 }
 
 /* Symbol and comment as shown, hostile or not. */
-static void text_fields(int symbol, const char *comment, uint64_t ticket, bool hostile,
-                        char *sym, size_t symlen, char *com, size_t comlen)
+static void text_fields(int symbol, const char *comment, uint64_t ticket, bool hostile, char *sym,
+                        size_t symlen, char *com, size_t comlen)
 {
     const char *name = sim_market_symbol_name(symbol);
     enum hostile_field h = hostile_pick(hostile, ticket);
-    snprintf(sym, symlen, "%s%s", name ? name : "", h == HOSTILE_SYMBOL ? hostile_text(ticket) : "");
+    snprintf(sym, symlen, "%s%s", name ? name : "",
+             h == HOSTILE_SYMBOL ? hostile_text(ticket) : "");
     snprintf(com, comlen, "%s%s", comment, h == HOSTILE_COMMENT ? hostile_text(ticket) : "");
 }
 

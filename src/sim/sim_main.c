@@ -286,8 +286,8 @@ static int run(const options *o, const char *token, const sigset_t *stop_signals
         fprintf(stderr, "tradeops-sim: %s\n", err);
         return EXIT_FAILURE;
     }
-    sim_http_config hc = {.listen = o->listen, .port = o->port, .token = token,
-                          .verbose = o->verbose};
+    sim_http_config hc = {
+        .listen = o->listen, .port = o->port, .token = token, .verbose = o->verbose};
     sim_http *h = sim_http_start(w, &hc, err, sizeof err);
     int status = EXIT_SUCCESS;
     if (!h || sim_world_start(w, err, sizeof err) != 0 ||

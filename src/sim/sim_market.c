@@ -30,8 +30,8 @@
 
 typedef struct sym_spec {
     const char *name;
-    double anchor;     /* where the walk starts and drifts back to */
-    int digits;        /* price decimals */
+    double anchor; /* where the walk starts and drifts back to */
+    int digits;    /* price decimals */
     double pip;
     double sigma_pips; /* standard deviation of one tick's move */
     double contract;   /* units per lot */
@@ -39,21 +39,17 @@ typedef struct sym_spec {
 } sym_spec;
 
 static const sym_spec SYMBOLS[] = {
-    {"EURUSD", 1.08500, 5, 0.0001, 1.2, 100000, 0},
-    {"GBPUSD", 1.27000, 5, 0.0001, 1.5, 100000, 0},
-    {"USDJPY", 151.500, 3, 0.01, 1.5, 100000, 1},
-    {"XAUUSD", 2350.00, 2, 0.1, 5.0, 100, 0},
-    {"US30", 39000.0, 1, 1.0, 8.0, 1, 0},
-    {"BTCUSD", 65000.00, 2, 1.0, 30.0, 1, 0},
-    {"AUDUSD", 0.66000, 5, 0.0001, 1.0, 100000, 0},
-    {"USDCHF", 0.90000, 5, 0.0001, 1.0, 100000, 1},
+    {"EURUSD", 1.08500, 5, 0.0001, 1.2, 100000, 0}, {"GBPUSD", 1.27000, 5, 0.0001, 1.5, 100000, 0},
+    {"USDJPY", 151.500, 3, 0.01, 1.5, 100000, 1},   {"XAUUSD", 2350.00, 2, 0.1, 5.0, 100, 0},
+    {"US30", 39000.0, 1, 1.0, 8.0, 1, 0},           {"BTCUSD", 65000.00, 2, 1.0, 30.0, 1, 0},
+    {"AUDUSD", 0.66000, 5, 0.0001, 1.0, 100000, 0}, {"USDCHF", 0.90000, 5, 0.0001, 1.0, 100000, 1},
 };
 #define N_SYMBOLS ((int)(sizeof SYMBOLS / sizeof SYMBOLS[0]))
 
 static const char *const NAMES[] = {
-    "Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel", "India",
-    "Juliett", "Kilo", "Lima", "Mike", "November", "Oscar", "Papa", "Quebec", "Romeo",
-    "Sierra", "Tango", "Uniform", "Victor", "Whiskey", "Xray", "Yankee", "Zulu"};
+    "Alpha",   "Bravo", "Charlie", "Delta",  "Echo",     "Foxtrot", "Golf",   "Hotel",  "India",
+    "Juliett", "Kilo",  "Lima",    "Mike",   "November", "Oscar",   "Papa",   "Quebec", "Romeo",
+    "Sierra",  "Tango", "Uniform", "Victor", "Whiskey",  "Xray",    "Yankee", "Zulu"};
 #define N_NAMES (sizeof NAMES / sizeof NAMES[0])
 
 /* magic 0 is how MT5 marks a trade placed by hand rather than by an EA. */
@@ -75,22 +71,22 @@ static const struct {
 #define MAX_BALANCE 100000
 #define BALANCE_STEP 1000
 #define DEPOSIT_AGE_MS (30ll * 86400000)
-#define INIT_SPAN_MS (6ll * 3600000)    /* initial positions opened within this */
+#define INIT_SPAN_MS (6ll * 3600000) /* initial positions opened within this */
 #define INIT_MAX_POSITIONS 5
-#define INIT_SHIFT_SIGMAS 12.0          /* how far back their entry prices lie */
-#define REVERT 0.0005                   /* pull towards the anchor per tick */
+#define INIT_SHIFT_SIGMAS 12.0 /* how far back their entry prices lie */
+#define REVERT 0.0005          /* pull towards the anchor per tick */
 #define MIN_PRICE_PIPS 10.0
-#define P_OPEN 0.03                     /* per account per tick */
-#define P_CLOSE 0.006                   /* per position per tick: ~5 open on average */
+#define P_OPEN 0.03   /* per account per tick */
+#define P_CLOSE 0.006 /* per position per tick: ~5 open on average */
 #define P_STOP_LOSS 0.7
 #define P_TAKE_PROFIT 0.6
-#define STOP_MIN_SIGMAS 15.0            /* SL/TP distance in tick sigmas */
+#define STOP_MIN_SIGMAS 15.0 /* SL/TP distance in tick sigmas */
 #define STOP_MAX_SIGMAS 80.0
-#define NOTIONAL_MIN 0.3                /* position size as a multiple of balance */
+#define NOTIONAL_MIN 0.3 /* position size as a multiple of balance */
 #define NOTIONAL_MAX 2.0
 #define MIN_LOT 0.01
 #define MAX_LOT 100.0
-#define COMMISSION_PER_LOT 3.5          /* USD, each side */
+#define COMMISSION_PER_LOT 3.5 /* USD, each side */
 #define SWAP_EVERY_TICKS 720
 #define SWAP_PER_LOT 0.7
 
@@ -111,7 +107,7 @@ static const struct {
 /* History is bounded so a 20000-account benchmark cannot grow without limit;
  * past the budget the oldest quarter of an account's deals is forgotten. */
 #define DEAL_BUDGET 1000000
-#define MIN_DEALS_PER_ACCOUNT 200
+#define MIN_DEALS_PER_ACCOUNT 64
 #define DEALS_INITIAL_CAP 16
 
 typedef struct account {
@@ -421,7 +417,8 @@ static int init_account(sim_market *m, size_t i, int64_t now_ms)
     snprintf(dep.comment, sizeof dep.comment, "Demo deposit");
     deal_push(a, &dep);
 
-    uint64_t n = a->scripted ? SCRIPT_MIN_POSITIONS + 1 : sim_rng_below(&m->rng, INIT_MAX_POSITIONS + 1);
+    uint64_t n =
+        a->scripted ? SCRIPT_MIN_POSITIONS + 1 : sim_rng_below(&m->rng, INIT_MAX_POSITIONS + 1);
     int64_t slot = INIT_SPAN_MS / (int64_t)(n + 1);
     for (uint64_t k = 0; k < n; k++) {
         int64_t t = now_ms - INIT_SPAN_MS + (int64_t)(k + 1) * slot -

@@ -71,8 +71,7 @@ enum sim_close_result { SIM_CLOSE_DONE = 0, SIM_CLOSE_NOT_FOUND };
 
 /* Builds the accounts as of now_ms: a deposit 30 days back and a few
  * positions opened in the last hours. NULL with err on failure. */
-sim_market *sim_market_new(const sim_market_config *cfg, int64_t now_ms, char *err,
-                           size_t errlen);
+sim_market *sim_market_new(const sim_market_config *cfg, int64_t now_ms, char *err, size_t errlen);
 void sim_market_free(sim_market *m);
 
 size_t sim_market_accounts(const sim_market *m);

@@ -28,8 +28,8 @@
 #define SIM_ROUTES_SEGMENT_LEN 128 /* longest path segment kept */
 
 typedef struct sim_route_match {
-    enum sim_stat route;  /* SIM_STAT_UNKNOWN_ROUTE when nothing matches */
-    const char *method;   /* the one method (or "GET, POST") the route takes */
+    enum sim_stat route; /* SIM_STAT_UNKNOWN_ROUTE when nothing matches */
+    const char *method;  /* the one method (or "GET, POST") the route takes */
     char account[SIM_ROUTES_SEGMENT_LEN];
     char from[SIM_ROUTES_SEGMENT_LEN], to[SIM_ROUTES_SEGMENT_LEN];
 } sim_route_match;

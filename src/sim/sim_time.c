@@ -142,8 +142,8 @@ int sim_time_parse_iso(const char *s, int64_t *ms)
 {
     const char *p = s;
     int y, mo, d, h = 0, mi = 0, sec = 0, frac_ms = 0;
-    if (read_digits(&p, 4, &y) != 0 || *p++ != '-' || read_digits(&p, 2, &mo) != 0 ||
-        *p++ != '-' || read_digits(&p, 2, &d) != 0)
+    if (read_digits(&p, 4, &y) != 0 || *p++ != '-' || read_digits(&p, 2, &mo) != 0 || *p++ != '-' ||
+        read_digits(&p, 2, &d) != 0)
         return -1;
     if (y < MIN_YEAR || y > MAX_YEAR || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
         return -1;
@@ -171,7 +171,7 @@ int sim_time_parse_iso(const char *s, int64_t *ms)
     if (parse_zone(p, &offset_ms) != 0)
         return -1;
     int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-    *ms = days * MS_PER_DAY + ((int64_t)h * 3600 + mi * 60 + sec) * MS_PER_SEC + frac_ms -
-          offset_ms;
+    *ms =
+        days * MS_PER_DAY + ((int64_t)h * 3600 + mi * 60 + sec) * MS_PER_SEC + frac_ms - offset_ms;
     return 0;
 }

@@ -214,8 +214,7 @@ void sim_world_faults(sim_world *w, sim_faults *out)
     pthread_mutex_unlock(&w->mu);
 }
 
-int sim_world_set_faults(sim_world *w, const cJSON *obj, sim_faults *now, char *err,
-                         size_t errlen)
+int sim_world_set_faults(sim_world *w, const cJSON *obj, sim_faults *now, char *err, size_t errlen)
 {
     pthread_mutex_lock(&w->mu);
     int rc = sim_faults_apply_json(&w->faults, obj, err, errlen);

@@ -77,8 +77,7 @@ sim_market *sim_world_market(sim_world *w);
 
 void sim_world_faults(sim_world *w, sim_faults *out);
 /* All-or-nothing update from a JSON object; *now gets the result. */
-int sim_world_set_faults(sim_world *w, const cJSON *obj, sim_faults *now, char *err,
-                         size_t errlen);
+int sim_world_set_faults(sim_world *w, const cJSON *obj, sim_faults *now, char *err, size_t errlen);
 void sim_world_set_paused(sim_world *w, bool paused);
 /* Runs count ticks now, paused or not. Returns 0, or -1 with err. */
 int sim_world_step(sim_world *w, long count, char *err, size_t errlen);
