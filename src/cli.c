@@ -16,6 +16,7 @@
 #include "cli_common.h"
 #include "clock.h"
 #include "engine.h"
+#include "fmt.h"
 #include "migrate.h"
 #include "pg.h"
 #include "sanitize.h"
@@ -142,26 +143,6 @@ void cli_print_json(FILE *out, const cJSON *j)
     cJSON_free(s);
 }
 
-static void fmt_age(int64_t age_ms, char *out, size_t n)
-{
-    if (age_ms == INT64_MAX)
-        snprintf(out, n, "never");
-    else if (age_ms < 10000)
-        snprintf(out, n, "%.1fs", (double)age_ms / 1000.0);
-    else if (age_ms < 3600000)
-        snprintf(out, n, "%llds", (long long)(age_ms / 1000));
-    else
-        snprintf(out, n, "%lldh", (long long)(age_ms / 3600000));
-}
-
-static void fmt_num(double v, int prec, char *out, size_t n)
-{
-    if (isfinite(v))
-        snprintf(out, n, "%.*f", prec, v);
-    else
-        snprintf(out, n, "-");
-}
-
 static void print_accounts_table(FILE *out, const model_snapshot *s, int64_t now)
 {
     fprintf(out, "%-16s %-24s %14s %14s %12s %9s %4s %7s %s\n", "ACCOUNT", "NAME", "BALANCE",
@@ -169,14 +150,10 @@ static void print_accounts_table(FILE *out, const model_snapshot *s, int64_t now
     for (size_t i = 0; i < s->n_accounts; i++) {
         const account_view *a = &s->accounts[i];
         char bal[32], eq[32], fl[32], dd[32], age[16], id[80], name[80];
-        fmt_num(a->has_info ? a->info.balance : NAN, 2, bal, sizeof bal);
-        fmt_num(a->has_info ? a->info.equity : NAN, 2, eq, sizeof eq);
-        fmt_num(account_floating_pnl(a), 2, fl, sizeof fl);
-        double d = account_drawdown_pct(a);
-        if (isfinite(d))
-            snprintf(dd, sizeof dd, "%.1f/%.0f%%", d, a->dd_limit_pct);
-        else
-            snprintf(dd, sizeof dd, "-/%.0f%%", a->dd_limit_pct);
+        fmt_money(a->has_info ? a->info.balance : NAN, 0, bal, sizeof bal);
+        fmt_money(a->has_info ? a->info.equity : NAN, 0, eq, sizeof eq);
+        fmt_money(account_floating_pnl(a), 0, fl, sizeof fl);
+        fmt_dd(account_drawdown_pct(a), a->dd_limit_pct, dd, sizeof dd);
         fmt_age(account_age_ms(a, now), age, sizeof age);
         sanitize_text(a->id, id, sizeof id, cli_utf8());
         sanitize_text(a->name, name, sizeof name, cli_utf8());
@@ -327,6 +304,19 @@ static const struct option POS_OPTS[] = {{"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
 
+/* The shortest of %.15g and %.17g that reads back as the same double (as
+ * cJSON does), so 2348.81 is not written 2348.8099999999999; "" when unset. */
+static void csv_number(double v, char *buf, size_t cap)
+{
+    if (!isfinite(v)) {
+        snprintf(buf, cap, "%s", "");
+        return;
+    }
+    snprintf(buf, cap, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, cap, "%.17g", v);
+}
+
 static void print_positions_csv(FILE *out, const model_snapshot *s)
 {
     fputs("account,ticket,symbol,side,volume,open_price,current_price,stop_loss,take_profit,"
@@ -336,22 +326,19 @@ static void print_positions_csv(FILE *out, const model_snapshot *s)
         const account_view *a = &s->accounts[i];
         for (size_t k = 0; k < a->n_positions; k++) {
             const position *p = &a->positions[k];
-            char t[40], sl[32], tp[32];
+            char t[40], open[32], cur[32], sl[32], tp[32];
             view_iso_time(p->open_time_ms, t, sizeof t);
-            fmt_num(p->stop_loss, 5, sl, sizeof sl);
-            fmt_num(p->take_profit, 5, tp, sizeof tp);
-            if (!isfinite(p->stop_loss))
-                sl[0] = '\0';
-            if (!isfinite(p->take_profit))
-                tp[0] = '\0';
+            csv_number(p->open_price, open, sizeof open);
+            csv_number(p->current_price, cur, sizeof cur);
+            csv_number(p->stop_loss, sl, sizeof sl);
+            csv_number(p->take_profit, tp, sizeof tp);
             cli_print_csv_field(out, a->id);
             fputc(',', out);
             cli_print_csv_field(out, p->id);
             fputc(',', out);
             cli_print_csv_field(out, p->symbol);
-            fprintf(out, ",%s,%.2f,%.17g,%.17g,%s,%s,%.2f,%.2f,%.2f,%s,", side_name(p->side),
-                    p->volume, p->open_price, p->current_price, sl, tp, p->profit, p->swap,
-                    p->commission, t);
+            fprintf(out, ",%s,%.2f,%s,%s,%s,%s,%.2f,%.2f,%.2f,%s,", side_name(p->side), p->volume,
+                    open, cur, sl, tp, p->profit, p->swap, p->commission, t);
             cli_print_csv_field(out, p->comment);
             fputc('\n', out);
         }
@@ -372,15 +359,20 @@ static void print_positions_text(FILE *out, const model_snapshot *s, int64_t now
                 "OPENED (UTC)");
         for (size_t k = 0; k < a->n_positions; k++) {
             const position *p = &a->positions[k];
-            char id[64], sym[64], sl[32], tp[32], t[40];
+            char id[64], sym[64], vol[16], open[32], cur[32], sl[32], tp[32], pnl[32], swap[32],
+                t[40];
             sanitize_text(p->id, id, sizeof id, cli_utf8());
             sanitize_text(p->symbol, sym, sizeof sym, cli_utf8());
-            fmt_num(p->stop_loss, 5, sl, sizeof sl);
-            fmt_num(p->take_profit, 5, tp, sizeof tp);
-            view_iso_time(p->open_time_ms, t, sizeof t);
-            fprintf(out, "  %-10s %-10s %-4s %7.2f %12.5f %12.5f %12s %12s %11.2f %8.2f %.19s\n",
-                    id, sym, side_name(p->side), p->volume, p->open_price, p->current_price, sl,
-                    tp, p->profit, p->swap, t);
+            fmt_volume(p->volume, vol, sizeof vol);
+            fmt_price(p->open_price, open, sizeof open);
+            fmt_price(p->current_price, cur, sizeof cur);
+            fmt_price(p->stop_loss, sl, sizeof sl);
+            fmt_price(p->take_profit, tp, sizeof tp);
+            fmt_money(p->profit, 0, pnl, sizeof pnl);
+            fmt_money(p->swap, 0, swap, sizeof swap);
+            fmt_time_utc(p->open_time_ms, 19, t, sizeof t);
+            fprintf(out, "  %-10s %-10s %-4s %7s %12s %12s %12s %12s %11s %8s %s\n", id, sym,
+                    side_name(p->side), vol, open, cur, sl, tp, pnl, swap, t);
         }
     }
 }

@@ -54,6 +54,14 @@ check "positions --json: six demo accounts" '[ "$(json_get "$js" 5,id)" = "demo-
 check "positions --json: each has a positions array" '[ -n "$(json_get "$js" 0,positions)" ]'
 out=$(to positions --csv)
 check "positions --csv has its header" 'echo "$out" | head -1 | grep -q "^account,ticket,symbol,side,volume"'
+# The CSV's prices read back exactly as the JSON's (shortest round-trip form),
+# and an unset stop loss is an empty cell, not "nan" or "-".
+row=$(echo "$out" | sed -n 2p)
+csv_open=$(echo "$row" | cut -d, -f6)
+js=$(to positions --json)
+json_open=$(json_get "$js" "0,positions,0,openPrice")
+check "positions --csv prices equal the JSON ones" '[ -n "$csv_open" ] && [ "$(echo "select $csv_open::numeric = $json_open::numeric" | psql -X -qtA "$PG")" = "t" ]' "$csv_open vs $json_open"
+check "positions --csv: no nan or dash in number columns" '! echo "$out" | cut -d, -f5-12 | grep -qiE "nan|-,|,-$"' "$out"
 out=$(to positions --account demo-2)
 check "positions --account narrows to one account" 'echo "$out" | grep -q "^demo-2 " && ! echo "$out" | grep -q "^demo-3 "' "$out"
 out=$(to positions --account nope 2>&1); rc=$?

@@ -1,12 +1,13 @@
 /*
- * fmt.h - how the screens write numbers, prices, ages and times.
+ * fmt.h - how numbers, prices, ages and times are written for people:
+ * the console screens and the headless text output alike.
  *
  * One place decides, so every screen shows money, ages and times alike.
  * Pure functions; safe from any thread. Every function writes "-" for a
  * missing value (NAN, never), never "nan".
  */
-#ifndef TRADEOPS_SCREENS_FMT_H
-#define TRADEOPS_SCREENS_FMT_H
+#ifndef TRADEOPS_FMT_H
+#define TRADEOPS_FMT_H
 
 #include <stddef.h>
 #include <stdint.h>
