@@ -129,21 +129,32 @@ int broker_parse_time(const char *s, int64_t *out_ms)
     *out_ms = (t - offset_s) * MS_PER_S + ms;
     return 0;
 }
+/* The start every single-object reply shares: an output to fill, the body
+ * parsed as one JSON object, and a context naming the reply in errors. */
+static cJSON *open_object(const char *body, size_t len, const char *what, const void *out,
+                          broker_json_ctx *c, char *err, size_t errlen)
+{
+    if (out == NULL) {
+        broker_json_set_err(err, errlen, "%s: no place to store the result", what);
+        return NULL;
+    }
+    cJSON *root = broker_json_parse_body(body, len, what, cJSON_Object, 0, err, errlen);
+    if (root == NULL)
+        return NULL;
+    *c = (broker_json_ctx){err, errlen, ""};
+    snprintf(c->where, sizeof c->where, "%s", what);
+    return root;
+}
+
 /* ---- account information ---- */
 
 int broker_parse_account_info(const char *body, size_t len, account_info *out, char *err,
                               size_t errlen)
 {
-    const char *what = "account-information";
-    if (out == NULL) {
-        broker_json_set_err(err, errlen, "%s: no place to store the result", what);
-        return -1;
-    }
-    cJSON *root = broker_json_parse_body(body, len, what, cJSON_Object, 0, err, errlen);
+    broker_json_ctx c;
+    cJSON *root = open_object(body, len, "account-information", out, &c, err, errlen);
     if (root == NULL)
         return -1;
-    broker_json_ctx c = {err, errlen, ""};
-    snprintf(c.where, sizeof c.where, "%s", what);
     account_info a;
     memset(&a, 0, sizeof a);
     int rc = 0;
@@ -292,16 +303,10 @@ int broker_parse_deals(const char *body, size_t len, deal **out, size_t *n, char
 int broker_parse_trade_result(const char *body, size_t len, trade_result *out, char *err,
                               size_t errlen)
 {
-    const char *what = "trade";
-    if (out == NULL) {
-        broker_json_set_err(err, errlen, "%s: no place to store the result", what);
-        return -1;
-    }
-    cJSON *root = broker_json_parse_body(body, len, what, cJSON_Object, 0, err, errlen);
+    broker_json_ctx c;
+    cJSON *root = open_object(body, len, "trade", out, &c, err, errlen);
     if (root == NULL)
         return -1;
-    broker_json_ctx c = {err, errlen, ""};
-    snprintf(c.where, sizeof c.where, "%s", what);
     trade_result r;
     memset(&r, 0, sizeof r);
     int rc = 0;

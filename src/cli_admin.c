@@ -350,6 +350,10 @@ out:
 static int account_list(const config *cfg, int argc, char **argv)
 {
     bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+    if (argc > (json ? 2 : 1)) {
+        fprintf(stderr, "usage: tradeops account list [--json]\n");
+        return EXIT_USAGE;
+    }
     PGconn *pg;
     operator_id op;
     int rc = cli_session(cfg, &pg, &op);

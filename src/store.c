@@ -225,8 +225,9 @@ static const char *UPSERT_POSITIONS =
     " commission = excluded.commission, profit = excluded.profit, comment = excluded.comment,"
     " fetched_at = excluded.fetched_at";
 
-/* JSON text with a NUL byte would be cut by libpq; cJSON escapes controls
- * as \uXXXX except NUL, which cannot occur in our C strings anyway. */
+/* Prints and frees. The text is safe to pass to libpq as a C string:
+ * cJSON escapes every control character as \uXXXX, and a NUL cannot be in
+ * our values because they are C strings. */
 static char *print_free(cJSON *j)
 {
     char *s = j ? cJSON_PrintUnformatted(j) : NULL;

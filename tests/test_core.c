@@ -155,7 +155,8 @@ Test(core_model, drawdown_age_and_staleness)
 
 static char *write_tmp(const char *text)
 {
-    char *path = strdup("/tmp/tradeops-cfg-XXXXXX");
+    char *path = strdup("/tmp/tradeops-cfg-XXXXXX"); /* mkstemp's template */
+    cr_assert_not_null(path);
     int fd = mkstemp(path);
     cr_assert(fd >= 0);
     cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));

@@ -35,7 +35,8 @@ typedef struct sym_spec {
     double pip;
     double sigma_pips; /* standard deviation of one tick's move */
     double contract;   /* units per lot */
-    int base_usd;      /* USDxxx: profit comes in the quote currency */
+    int base_usd;      /* 1 for USDxxx pairs, whose P&L is in the quote currency and is
+                          converted back to USD at the current price */
 } sym_spec;
 
 static const sym_spec SYMBOLS[] = {
