@@ -173,16 +173,24 @@ out:
     return rc;
 }
 
-static int operator_list(const config *cfg, int argc, char **argv)
+/* `tradeops WHAT list [--json]`: the one option, then the session. */
+static int list_session(const config *cfg, int argc, char **argv, const char *what, bool *json,
+                        PGconn **pg, operator_id *op)
 {
-    bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
-    if (argc > (json ? 2 : 1)) {
-        fprintf(stderr, "usage: tradeops operator list [--json]\n");
+    *json = argc > 1 && strcmp(argv[1], "--json") == 0;
+    if (argc > (*json ? 2 : 1)) {
+        fprintf(stderr, "usage: tradeops %s list [--json]\n", what);
         return EXIT_USAGE;
     }
+    return cli_session(cfg, pg, op);
+}
+
+static int operator_list(const config *cfg, int argc, char **argv)
+{
+    bool json;
     PGconn *pg;
     operator_id op;
-    int rc = cli_session(cfg, &pg, &op);
+    int rc = list_session(cfg, argc, argv, "operator", &json, &pg, &op);
     if (rc != EXIT_OK)
         return rc;
     if ((rc = cli_require(pg, &op, ROLE_ADMIN, "operator.list", NULL)) != EXIT_OK)
@@ -349,14 +357,10 @@ out:
 
 static int account_list(const config *cfg, int argc, char **argv)
 {
-    bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
-    if (argc > (json ? 2 : 1)) {
-        fprintf(stderr, "usage: tradeops account list [--json]\n");
-        return EXIT_USAGE;
-    }
+    bool json;
     PGconn *pg;
     operator_id op;
-    int rc = cli_session(cfg, &pg, &op);
+    int rc = list_session(cfg, argc, argv, "account", &json, &pg, &op);
     if (rc != EXIT_OK)
         return rc;
     const char *p[1] = {NULL};
