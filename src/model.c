@@ -13,12 +13,14 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 struct model {
     pthread_mutex_t lock;
     model_snapshot *current;
+    recon_set *recon;       /* latest set, one reference held */
     uint64_t generation;
     int wake_fd;
 };
@@ -42,23 +44,97 @@ void model_free(model *m)
     if (!m)
         return;
     model_release(m->current);
+    recon_set_release(m->recon);
     close(m->wake_fd);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
 
+static void wake(model *m)
+{
+    uint64_t one = 1;
+    /* EAGAIN means the counter is saturated: readers are already woken. */
+    while (write(m->wake_fd, &one, sizeof one) < 0 && errno == EINTR)
+        ;
+}
+
+/* Caller holds m->lock. */
+static void attach_recon(model *m, model_snapshot *snap)
+{
+    if (snap->recon || !m->recon)
+        return;
+    atomic_fetch_add(&m->recon->refs, 1);
+    snap->recon = m->recon;
+}
+
 void model_publish(model *m, model_snapshot *snap)
 {
     pthread_mutex_lock(&m->lock);
+    attach_recon(m, snap);
     snap->generation = ++m->generation;
     model_snapshot *old = m->current;
     m->current = snap;
     pthread_mutex_unlock(&m->lock);
     model_release(old);
-    uint64_t one = 1;
-    /* EAGAIN means the counter is saturated: readers are already woken. */
-    while (write(m->wake_fd, &one, sizeof one) < 0 && errno == EINTR)
-        ;
+    wake(m);
+}
+
+/* A deep copy of the accounts and links of src, without its recon set. */
+static model_snapshot *snapshot_copy(const model_snapshot *src)
+{
+    model_snapshot *s = model_snapshot_new(src ? src->n_accounts : 0);
+    if (!s || !src)
+        return s;
+    for (size_t i = 0; i < src->n_accounts; i++) {
+        s->accounts[i] = src->accounts[i];
+        s->accounts[i].positions = NULL;
+        size_t n = src->accounts[i].n_positions;
+        if (n) {
+            s->accounts[i].positions = malloc(n * sizeof *s->accounts[i].positions);
+            if (!s->accounts[i].positions) {
+                s->accounts[i].n_positions = 0;
+                model_snapshot_free(s);
+                return NULL;
+            }
+            memcpy(s->accounts[i].positions, src->accounts[i].positions,
+                   n * sizeof *s->accounts[i].positions);
+        }
+    }
+    s->built_ms = src->built_ms;
+    s->stale_after_ms = src->stale_after_ms;
+    s->pg = src->pg;
+    s->redis = src->redis;
+    s->broker = src->broker;
+    memcpy(s->pg_error, src->pg_error, sizeof s->pg_error);
+    memcpy(s->redis_error, src->redis_error, sizeof s->redis_error);
+    memcpy(s->broker_error, src->broker_error, sizeof s->broker_error);
+    s->poll_latency = src->poll_latency;
+    s->poll_cycles = src->poll_cycles;
+    return s;
+}
+
+int model_publish_recon(model *m, recon_set *set)
+{
+    /* The copy is made under the lock so no poller publish can slip between
+     * reading the accounts and replacing them. It costs a memcpy of the
+     * positions every reconciliation pass (seconds apart). */
+    pthread_mutex_lock(&m->lock);
+    recon_set *old_set = m->recon;
+    m->recon = set;
+    model_snapshot *old = m->current;
+    model_snapshot *snap = snapshot_copy(old);
+    if (snap) {
+        attach_recon(m, snap);
+        snap->generation = ++m->generation;
+        m->current = snap;
+    }
+    pthread_mutex_unlock(&m->lock);
+    recon_set_release(old_set);
+    if (!snap)
+        return -1; /* out of memory: the next poller publish carries the set */
+    model_release(old);
+    wake(m);
+    return 0;
 }
 
 model_snapshot *model_acquire(model *m)
@@ -119,7 +195,34 @@ void model_snapshot_free(model_snapshot *snap)
     for (size_t i = 0; i < snap->n_accounts; i++)
         free(snap->accounts[i].positions);
     free(snap->accounts);
+    recon_set_release(snap->recon);
     free(snap);
+}
+
+recon_set *recon_set_new(size_t n_rows)
+{
+    recon_set *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    if (n_rows) {
+        r->rows = calloc(n_rows, sizeof *r->rows);
+        if (!r->rows) {
+            free(r);
+            return NULL;
+        }
+    }
+    r->n_rows = n_rows;
+    atomic_init(&r->refs, 1);
+    return r;
+}
+
+void recon_set_release(const recon_set *set)
+{
+    recon_set *r = (recon_set *)set; /* the count is the one mutable field */
+    if (r && atomic_fetch_sub(&r->refs, 1) == 1) {
+        free(r->rows);
+        free(r);
+    }
 }
 
 int64_t account_age_ms(const account_view *a, int64_t now_ms)
@@ -171,3 +274,35 @@ const char *link_state_name(enum link_state s)
 }
 
 const char *side_name(enum pos_side s) { return s == SIDE_SELL ? "SELL" : "BUY"; }
+
+static const struct {
+    const char *name, *label;
+} RECON_KINDS[RECON_KIND_COUNT] = {
+    [RECON_MISSING_AT_BROKER] = {"missing_at_broker", "missing"},
+    [RECON_UNEXPECTED_AT_BROKER] = {"unexpected_at_broker", "unexpected"},
+    [RECON_VOLUME] = {"volume", "volume"},
+    [RECON_SIDE] = {"side", "side"},
+    [RECON_SL] = {"sl", "SL"},
+    [RECON_TP] = {"tp", "TP"},
+    [RECON_BAD_EXPECTED] = {"bad_expected", "bad row"},
+};
+
+const char *recon_kind_name(enum recon_kind k)
+{
+    return (unsigned)k < RECON_KIND_COUNT ? RECON_KINDS[k].name : "unknown";
+}
+
+const char *recon_kind_label(enum recon_kind k)
+{
+    return (unsigned)k < RECON_KIND_COUNT ? RECON_KINDS[k].label : "?";
+}
+
+int recon_kind_parse(const char *s, enum recon_kind *k)
+{
+    for (int i = 0; i < RECON_KIND_COUNT; i++)
+        if (strcmp(s, RECON_KINDS[i].name) == 0) {
+            *k = (enum recon_kind)i;
+            return 0;
+        }
+    return -1;
+}

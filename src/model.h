@@ -72,6 +72,61 @@ typedef struct account_view {
     int consecutive_errors;
 } account_view;
 
+/* Reconciliation: what the bot expects against what the broker holds. */
+enum recon_kind {
+    RECON_MISSING_AT_BROKER = 0, /* the bot holds it, the broker does not */
+    RECON_UNEXPECTED_AT_BROKER,  /* the broker holds it, the bot does not */
+    RECON_VOLUME,
+    RECON_SIDE,
+    RECON_SL,
+    RECON_TP,
+    RECON_BAD_EXPECTED,          /* the bot's row cannot be trusted (bad side, volume...) */
+    RECON_KIND_COUNT
+};
+
+/* One side of a divergence (the bot's or the broker's). Strings from outside:
+ * sanitise before printing. */
+typedef struct recon_side {
+    bool present;
+    char symbol[32];
+    char side[16];          /* "BUY", "SELL", or what the bot wrote */
+    double volume;          /* NAN when unknown */
+    double stop_loss;       /* NAN when unset */
+    double take_profit;     /* NAN when unset */
+    int64_t magic;
+    char strategy[64];
+} recon_side;
+
+typedef struct recon_row {
+    int64_t id;
+    char account[64];
+    char position[40];
+    char symbol[32];
+    enum recon_kind kind;
+    recon_side expected, actual;
+    char detail[200];
+    int64_t first_seen_ms, last_seen_ms;
+    int64_t cleared_ms;     /* 0 while the divergence lasts */
+    int64_t resolved_ms;    /* 0 while open */
+    bool by_operator;       /* resolved by an operator (else automatically) */
+    char resolved_by[160];
+    char note[512];
+} recon_row;
+
+/* Published by the reconciler: every open row plus the most recent resolved
+ * ones, newest first. Immutable and reference counted like the snapshot. */
+typedef struct recon_set {
+    atomic_int refs;
+    recon_row *rows;
+    size_t n_rows;
+    size_t open_by_kind[RECON_KIND_COUNT];
+    size_t n_open;
+    uint64_t passes;        /* reconciliation passes so far */
+    int64_t last_pass_ms;   /* UTC epoch ms, 0 before the first */
+    size_t accounts_checked, accounts_skipped_stale;
+    char error[200];        /* last problem of the reconciler, "" if none */
+} recon_set;
+
 typedef struct latency_summary {
     double p50, p95, p99;   /* milliseconds, NAN when no samples */
     uint64_t count;
@@ -88,6 +143,7 @@ typedef struct model_snapshot {
     char pg_error[200], redis_error[200], broker_error[200];
     latency_summary poll_latency;
     uint64_t poll_cycles;
+    const recon_set *recon;      /* NULL before the reconciler's first pass */
 } model_snapshot;
 
 typedef struct model model;
@@ -98,6 +154,11 @@ void model_free(model *m);
 /* Takes ownership of snap (allocated with model_snapshot_new); sets its
  * generation and wakes readers. */
 void model_publish(model *m, model_snapshot *snap);
+
+/* Takes ownership of set (from recon_set_new) and publishes a new snapshot
+ * carrying it with the current accounts. Every later model_publish carries
+ * the latest set too. */
+int model_publish_recon(model *m, recon_set *set);
 
 /* Current snapshot with a reference held, or NULL before the first publish. */
 model_snapshot *model_acquire(model *m);
@@ -112,6 +173,9 @@ uint64_t model_generation(model *m);
 model_snapshot *model_snapshot_new(size_t n_accounts);
 void model_snapshot_free(model_snapshot *snap);
 
+recon_set *recon_set_new(size_t n_rows);
+void recon_set_release(const recon_set *set);
+
 /* Age of an account's data in ms at time now_ms; INT64_MAX if never. */
 int64_t account_age_ms(const account_view *a, int64_t now_ms);
 bool account_is_stale(const model_snapshot *s, const account_view *a, int64_t now_ms);
@@ -125,5 +189,11 @@ int64_t model_oldest_age_ms(const model_snapshot *s, int64_t now_ms);
 
 const char *link_state_name(enum link_state s);
 const char *side_name(enum pos_side s);
+/* Stable names ("missing_at_broker", ...) as stored, and short labels for
+ * screens ("missing", "unexpected", "volume", ...). */
+const char *recon_kind_name(enum recon_kind k);
+const char *recon_kind_label(enum recon_kind k);
+/* 0 and *k set, or -1 for an unknown name. */
+int recon_kind_parse(const char *s, enum recon_kind *k);
 
 #endif

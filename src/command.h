@@ -1,0 +1,69 @@
+/*
+ * command.h - operators' actions as commands: one path for the console and
+ * the command line.
+ *
+ * A command names what to do and to what (captured when the operator
+ * invoked it, never "the row under the cursor now"), and carries the
+ * operator's reason or note. command_execute is the engine's side: in one
+ * transaction it checks the operator's role and account scope, writes the
+ * audit record (refusals and failures too) and only then acts. The console
+ * submits commands to the engine's command thread (engine_submit); the
+ * command line, which runs no engine thread, calls command_execute itself.
+ * Either way the same function decides.
+ *
+ * Threads: command_execute runs on the caller's own connection.
+ */
+#ifndef TRADEOPS_COMMAND_H
+#define TRADEOPS_COMMAND_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+
+enum command_kind {
+    CMD_RECON_RESOLVE = 0,  /* target_id: recon_log id; note required */
+    CMD_KIND_COUNT
+};
+
+#define COMMAND_NOTE_MAX 500 /* bytes of note or reason kept */
+
+typedef struct command {
+    uint64_t seq;           /* the submitter's number, echoed in the result */
+    enum command_kind kind;
+    int64_t target_id;
+    char note[COMMAND_NOTE_MAX + 1]; /* untrusted text, checked by command_execute */
+} command;
+
+enum command_status {
+    CMD_OK = 0,
+    CMD_REFUSED,    /* the role or scope does not allow it (audited) */
+    CMD_INVALID,    /* bad argument or target: note, unknown id, already done (audited) */
+    CMD_FAILED,     /* the database failed; nothing changed */
+};
+
+typedef struct command_result {
+    uint64_t seq;
+    enum command_kind kind;
+    int64_t target_id;
+    enum command_status status;
+    char message[256];      /* for a person, e.g. "recon #12 resolved" */
+} command_result;
+
+/* Authorises, audits and acts, in that order, in one transaction (the audit
+ * record of a refusal is committed on its own). op must have been loaded
+ * with auth_load. Fills res and returns res->status. */
+enum command_status command_execute(PGconn *c, const operator_id *op, const command *cmd,
+                                    command_result *res);
+
+/* "recon.resolve": the action name the audit log records. */
+const char *command_name(enum command_kind k);
+/* The least role that may run it. */
+enum role command_min_role(enum command_kind k);
+
+/* Checks a note or reason: 1..COMMAND_NOTE_MAX bytes of valid UTF-8 with no
+ * control characters. 0, or -1 with why in err. */
+int command_check_text(const char *text, const char *what, char *err, size_t errlen);
+
+#endif
