@@ -13,12 +13,14 @@ SAN     ?= 0
 PKGS    := ncursesw libpq hiredis libcurl libcjson libmicrohttpd inih libcrypto
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
+# BUILD may be set (make BUILD=build/mine test) to keep a second tree of
+# objects and binaries apart, e.g. for two people building at once.
 ifeq ($(SAN),1)
-BUILD   := build/san
+BUILD   ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT     := -O1
 else
-BUILD   := build/rel
+BUILD   ?= build/rel
 SANFLAGS :=
 OPT     := -O2
 endif
@@ -46,7 +48,7 @@ MAIN_OBJ   := $(BUILD)/src/main.o
 # The simulator shares the pure helpers (sanitiser, clock) but none of the engine.
 SIM_SHARED := $(BUILD)/src/sanitize.o
 
-ifeq ($(SAN),1)
+ifneq ($(filter-out build/rel,$(BUILD)),)
 BIN_TRADEOPS := $(BUILD)/tradeops
 BIN_SIM      := $(BUILD)/tradeops-sim
 else

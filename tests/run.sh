@@ -8,7 +8,9 @@
 set -u
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 cd "$HERE"
-RUN="$HERE/build/test-run"
+# TEST_RUN_DIR keeps a second run's servers apart; TEST_FILTER narrows the
+# Criterion tests (its --filter pattern) and TEST_SHELL the shell tests (a glob).
+RUN=$(abs_dir() { case "$1" in /*) echo "$1" ;; *) echo "$HERE/$1" ;; esac; }; abs_dir "${TEST_RUN_DIR:-build/test-run}")
 LOGS="$RUN/logs"
 
 abs() { case "$1" in /*) echo "$1" ;; *) echo "$HERE/$1" ;; esac; }
@@ -43,7 +45,7 @@ skipped=0
 
 # Criterion: one binary, every tests/test_*.c.
 echo "== unit and integration tests (Criterion)"
-"$BIN_TESTS" --jobs 2 --short-filename 2>&1 | tee "$LOGS/criterion.log" | grep -v '^\[----\]' || true
+"$BIN_TESTS" --jobs 2 --short-filename ${TEST_FILTER:+--filter "$TEST_FILTER"} 2>&1 | tee "$LOGS/criterion.log" | grep -v '^\[----\]' || true
 crit_rc=${PIPESTATUS[0]}
 synth=$(grep -a 'Synthesis:' "$LOGS/criterion.log" | tail -n 1)
 if [ -n "$synth" ]; then
@@ -59,7 +61,7 @@ if [ "$crit_rc" -ne 0 ] && [ "${cf:-0}" -eq 0 ] && [ "${cc:-0}" -eq 0 ]; then
 fi
 
 # Shell tests print TAP lines ("ok N - what" / "not ok N - what").
-for t in tests/cli/*.sh tests/console/*.sh; do
+for t in ${TEST_SHELL:-tests/cli/*.sh tests/console/*.sh}; do
     [ -f "$t" ] || continue
     echo "== $t"
     out="$LOGS/$(basename "$t" .sh).log"
