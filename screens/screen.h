@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "command.h"
 #include "model.h"
 
 /* Verbs a screen may support; an action of scope ACTION_SCREEN carries one. */
@@ -43,6 +44,9 @@ typedef struct screen_env {
     const model_snapshot *snap; /* NULL before the first snapshot */
     int64_t now_ms;             /* wall clock, UTC epoch ms */
     bool readonly;
+    /* Where actions go (the engine's command thread); NULL when there is no
+     * engine (render tests): a screen then says so instead of acting. */
+    const command_port *port;
 } screen_env;
 
 typedef struct screen_ops {

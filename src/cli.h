@@ -28,6 +28,8 @@ int cli_positions(config *cfg, int argc, char **argv);
 int cli_migrate(config *cfg, int argc, char **argv);
 int cli_operator(config *cfg, int argc, char **argv);
 int cli_account(config *cfg, int argc, char **argv);
+int cli_recon(config *cfg, int argc, char **argv);   /* cli_recon.c */
+int cli_trades(config *cfg, int argc, char **argv);  /* cli_trades.c */
 
 /* Prints JSON with every string made terminal-safe: DEL and C1 controls
  * become \u escapes and bytes that are not UTF-8 become \ufffd, so the

@@ -17,6 +17,7 @@
 #define TRADEOPS_COMMAND_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,19 @@ typedef struct command_result {
     enum command_status status;
     char message[256];      /* for a person, e.g. "recon #12 resolved" */
 } command_result;
+
+/* How a client (the console) reaches the engine's command thread without
+ * knowing the engine: submit queues, the result comes back later through
+ * take_result, and result_fd becomes readable when one waits (for poll(2)).
+ * engine_command_port (engine.h) fills one. */
+typedef struct command_port {
+    /* 0 when queued (cmd->seq is the caller's), -1 with why in err. */
+    int (*submit)(void *ctx, const command *cmd, char *err, size_t errlen);
+    /* true and *res filled when a result waits; drains result_fd when none left. */
+    bool (*take_result)(void *ctx, command_result *res);
+    int result_fd;
+    void *ctx;
+} command_port;
 
 /* Authorises, audits and acts, in that order, in one transaction (the audit
  * record of a refusal is committed on its own). op must have been loaded

@@ -69,6 +69,20 @@ static const struct key KEYS[] = {
      "name of this instance in logs and job claims (default: host name)"},
     {"engine", "account_refresh_s", KEY_INT, S(account_refresh_s), 1, 3600, NULL, "10",
      "how often the engine re-reads the account list"},
+    {"recon", "interval_s", KEY_INT, S(recon_interval_s), 1, 3600, NULL, "5",
+     "seconds between reconciliation passes (the bot's positions against the broker's)"},
+    {"recon", "persist_cycles", KEY_INT, S(recon_persist_cycles), 1, 100, NULL, "2",
+     "passes in a row a divergence must last before it is logged"},
+    {"recon", "tolerance_points", KEY_INT, S(recon_tolerance_points), 0, 100000, NULL, "10",
+     "how many points an SL or TP may differ before it is a mismatch"},
+    {"recon", "resolved_shown", KEY_INT, S(recon_resolved_shown), 0, 100000, NULL, "500",
+     "resolved rows kept in the console besides every open one"},
+    {"trades", "interval_s", KEY_INT, S(trades_interval_s), 1, 3600, NULL, "5",
+     "seconds between reads of each account's deal history"},
+    {"trades", "overlap_s", KEY_INT, S(trades_overlap_s), 0, 86400, NULL, "300",
+     "each read starts this long before where the last one ended, for late deals"},
+    {"trades", "lookback_h", KEY_INT, S(trades_lookback_h), 1, 87600, NULL, "168",
+     "how far back the first read of a new account goes"},
 };
 #undef S
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
@@ -191,7 +205,7 @@ int config_set(config *c, const char *section, const char *key, const char *valu
         if (!section_known(section)) {
             snprintf(err, errlen,
                      "unknown section [%.40s]; sections are database, redis, broker, console, "
-                     "engine",
+                     "engine, recon, trades",
                      section);
         } else {
             char keys[256];

@@ -41,6 +41,15 @@ typedef struct config {
     /* [engine] */
     char instance[64];
     int account_refresh_s;
+    /* [recon] */
+    int recon_interval_s;
+    int recon_persist_cycles;
+    int recon_tolerance_points;
+    int recon_resolved_shown;
+    /* [trades] */
+    int trades_interval_s;
+    int trades_overlap_s;
+    int trades_lookback_h;
 
     /* Loaded from broker_token_file (or TRADEOPS_BROKER_TOKEN), never printed. */
     char broker_token[256];

@@ -311,6 +311,7 @@ int main(int argc, char **argv)
             {"status", cli_status},       {"positions", cli_positions},
             {"migrate", cli_migrate},     {"operator", cli_operator},
             {"account", cli_account},     {"daemon", run_daemon},
+            {"recon", cli_recon},         {"trades", cli_trades},
         };
         rc = -1;
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
