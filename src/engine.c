@@ -20,8 +20,10 @@
 #include "broker.h"
 #include "cache.h"
 #include "clock.h"
+#include "command_queue.h"
 #include "latency.h"
 #include "pg.h"
+#include "reconciler.h"
 #include "store.h"
 #include "view_json.h"
 
@@ -41,6 +43,10 @@ struct engine {
     uint64_t cycles;
     enum link_state pg_state, redis_state, broker_state;
     char pg_error[200], redis_error[200], broker_error[200];
+
+    /* The other threads, each with its own connections. */
+    reconciler *recon;
+    command_queue *cmdq;    /* NULL without an operator (the daemon takes no commands) */
 
     pthread_t thread;
     bool started;
@@ -140,6 +146,15 @@ static void publish(engine *e)
     model_publish(e->m, s);
 }
 
+/* Command thread: a change the console should see at once is republished
+ * by its owner without waiting for the next pass. */
+static void command_done(void *ctx, const command_result *res)
+{
+    engine *e = ctx;
+    if (res->status == CMD_OK && res->kind == CMD_RECON_RESOLVE)
+        reconciler_poke(e->recon);
+}
+
 engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *err,
                    size_t errlen)
 {
@@ -184,6 +199,18 @@ engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *
     if (!e->broker) {
         engine_free(e);
         return NULL;
+    }
+    e->recon = reconciler_new(cfg, scope, m, err, errlen);
+    if (!e->recon) {
+        engine_free(e);
+        return NULL;
+    }
+    if (scope) {
+        e->cmdq = command_queue_new(cfg, scope, command_done, e, err, errlen);
+        if (!e->cmdq) {
+            engine_free(e);
+            return NULL;
+        }
     }
     /* The console shows the last stored state (with its age) at once. */
     publish(e);
@@ -362,12 +389,30 @@ int engine_start(engine *e, char *err, size_t errlen)
         return -1;
     }
     e->started = true;
+    if (reconciler_start(e->recon, err, errlen) != 0 ||
+        (e->cmdq && command_queue_start(e->cmdq, err, errlen) != 0)) {
+        engine_stop(e);
+        return -1;
+    }
     return 0;
+}
+
+void engine_command_port(engine *e, command_port *port)
+{
+    if (e->cmdq)
+        command_queue_port(e->cmdq, port);
+    else
+        memset(port, 0, sizeof *port);
 }
 
 void engine_stop(engine *e)
 {
-    if (!e || !e->started)
+    if (!e)
+        return;
+    /* Commands first: one in flight finishes; the rest are answered. */
+    command_queue_stop(e->cmdq);
+    reconciler_stop(e->recon);
+    if (!e->started)
         return;
     pthread_mutex_lock(&e->lock);
     atomic_store(&e->stop, true);
@@ -382,6 +427,8 @@ void engine_free(engine *e)
     if (!e)
         return;
     engine_stop(e);
+    command_queue_free(e->cmdq);
+    reconciler_free(e->recon);
     broker_poller_free(e->broker);
     cache_close(e->redis);
     if (e->pg)

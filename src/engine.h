@@ -1,7 +1,10 @@
 /*
  * engine.h - the backend engine: threads that feed the model.
  *
- * Now: the broker poller thread. Each cycle it fetches every visible
+ * Threads: the broker poller (below), the reconciler (reconciler.h) and the
+ * command thread (command_queue.h).
+ *
+ * The broker poller thread. Each cycle it fetches every visible
  * account at once, keeps the last good data of accounts that failed (with
  * their error and growing age), writes the cycle to PostgreSQL in one
  * transaction, caches each account in Redis with a short TTL, and publishes
@@ -18,6 +21,7 @@
 #include <stddef.h>
 
 #include "auth.h"
+#include "command.h"
 #include "config.h"
 #include "model.h"
 
@@ -32,6 +36,10 @@ int engine_start(engine *e, char *err, size_t errlen);
 /* Stops and joins the threads; bounded by the request timeouts. */
 void engine_stop(engine *e);
 void engine_free(engine *e);
+
+/* A port to the engine's command thread (console actions). All zero when
+ * the engine was made without an operator (scope NULL: the daemon). */
+void engine_command_port(engine *e, command_port *port);
 
 /* Runs one poll cycle on the calling thread (no thread started). */
 int engine_cycle_once(engine *e, char *err, size_t errlen);
