@@ -132,7 +132,9 @@ static enum command_status finish(command_result *res, enum command_status st, c
                                   const char *b, const char *c)
 {
     res->status = st;
-    snprintf(res->message, sizeof res->message, "%.60s%.30s%.160s", a, b, c);
+    /* A message cut at the buffer's end is still worth showing. */
+    if (snprintf(res->message, sizeof res->message, "%s%s%s", a, b, c) < 0)
+        res->message[0] = '\0';
     return st;
 }
 

@@ -18,13 +18,14 @@
 #include "pg.h"
 
 static const char *LOAD_ACCOUNTS =
-    "select a.id, true,"
-    " coalesce(s.fetched_at > now() - make_interval(secs => $1::int), false)"
+    "select * from ("
+    " select a.id as id, true as known,"
+    " coalesce(s.fetched_at > now() - make_interval(secs => $1::int), false) as fresh"
     " from accounts a left join broker_account_state s on s.account_id = a.id where a.enabled"
     " union all"
     " select distinct b.account_id, false, true from bot_positions b"
     " where b.closed_at is null and not exists (select 1 from accounts a where a.id = b.account_id)"
-    " order by 1 collate \"C\"";
+    ") u order by id collate \"C\"";
 
 static const char *LOAD_EXPECTED =
     "select account_id, position_id, symbol, side, volume, stop_loss, take_profit, magic,"
