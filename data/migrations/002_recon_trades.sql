@@ -8,7 +8,7 @@
 -- (kind bad_expected) instead of the bot's insert failing unseen.
 create table bot_positions (
     account_id    text not null check (length(account_id) between 1 and 64),
-    position_id   text not null check (length(position_id) between 1 and 40),
+    position_id   text not null check (length(position_id) between 1 and 39),
     symbol        text not null,
     side          text not null,              -- 'BUY' or 'SELL'
     volume        double precision not null,  -- lots, > 0

@@ -5,5 +5,6 @@
 
 int bench_poll(void);
 int bench_screen(void);
+int bench_recon(void);
 
 #endif

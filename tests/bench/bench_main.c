@@ -12,6 +12,8 @@ int main(void)
         rc = 1;
     if (bench_screen() != 0)
         rc = 1;
+    if (bench_recon() != 0)
+        rc = 1;
     curl_global_cleanup();
     return rc;
 }

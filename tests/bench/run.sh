@@ -5,7 +5,7 @@
 set -eu
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$HERE"
-RUN="$HERE/build/bench-run"
+RUN="$HERE/${BENCH_RUN_DIR:-build/bench-run}"
 abs() { case "$1" in /*) echo "$1" ;; *) echo "$HERE/$1" ;; esac; }
 BIN_SIM=$(abs "${BIN_SIM:-tradeops-sim}")
 BIN_BENCH=$(abs "${BIN_BENCH:-build/rel/tradeops-bench}")
@@ -22,7 +22,7 @@ mkdir -p "$RUN"
 BIN_SIM="$BIN_SIM" data/dev/services.sh up "$RUN" 2>/dev/null
 base=$(cat "$RUN/pg.base")
 psql -X -q "$base dbname=postgres" -c "create database bench" >/dev/null
-"$HERE/tradeops" --pg "$base dbname=bench" migrate >/dev/null
+"$(abs "${BIN_TRADEOPS:-tradeops}")" --pg "$base dbname=bench" migrate >/dev/null
 
 "$BIN_SIM" --port 0 --port-file "$RUN/bench-sim.port" --token bench-token \
     --accounts "$BENCH_ACCOUNTS" --seed 3 >"$RUN/bench-sim.log" 2>&1 &
