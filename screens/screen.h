@@ -33,12 +33,37 @@ enum screen_verb {
     VERB_FILTER, /* arg: the new filter text ("" clears) */
     VERB_ENTER,
     VERB_TAG,
-    VERB_PANE_NEXT, /* REACT_PASS when already on the last pane */
-    VERB_PANE_PREV, /* REACT_PASS when already on the first pane */
-    VERB_CLOSE,     /* leave an overlay (the help screen answers it) */
+    VERB_PANE_NEXT,   /* REACT_PASS when already on the last pane */
+    VERB_PANE_PREV,   /* REACT_PASS when already on the first pane */
+    VERB_CLOSE,       /* leave an overlay (the help screen answers it) */
+    VERB_DETAIL,      /* open the selected row's detail view */
+    VERB_BACK,        /* leave the screen's own detail view */
+    VERB_RESOLVE,     /* text: the operator's note; target: what ask captured */
+    VERB_CYCLE_STATE, /* show the next state (open, resolved, all) */
+    VERB_CYCLE_KIND,  /* show the next kind (all, then each kind) */
+    VERB_ACCOUNT,     /* text: the account to show ("" shows all) */
     VERB_COUNT
 };
 #define VERB_BIT(v) (1ul << (v))
+
+/* Verbs whose action first asks the operator for a line of text. The
+ * console opens its prompt (label and captured target from the screen's
+ * ask), and hands the text back on Enter; Esc drops it. */
+#define SCREEN_TEXT_VERBS (VERB_BIT(VERB_FILTER) | VERB_BIT(VERB_RESOLVE) | VERB_BIT(VERB_ACCOUNT))
+
+#define SCREEN_LABEL_MAX 192 /* bytes of a prompt label, NUL included */
+#define SCREEN_TEXT_MAX 256  /* bytes of prompt text, NUL included */
+#define SCREEN_TARGET_MAX 64 /* bytes of a captured target identity */
+
+/* What a screen wants asked, filled by screen_ops.ask when the key is
+ * pressed. The target is the identity of what the action applies to, taken
+ * at that moment: whatever the list does while the operator types, the text
+ * goes back with this target, never with "the row under the cursor now". */
+typedef struct screen_ask {
+    char label[SCREEN_LABEL_MAX]; /* may hold outside strings: sanitised when drawn */
+    char initial[SCREEN_TEXT_MAX];
+    char target[SCREEN_TARGET_MAX];
+} screen_ask;
 
 typedef struct screen_env {
     const model_snapshot *snap; /* NULL before the first snapshot */
@@ -47,7 +72,16 @@ typedef struct screen_env {
     /* Where actions go (the engine's command thread); NULL when there is no
      * engine (render tests): a screen then says so instead of acting. */
     const command_port *port;
+    /* Tells the operator something on the console's message line; role is
+     * a theme role (ROLE_BAD for refusals and errors). NULL in tests that
+     * do not care; use screen_say. */
+    void (*say)(void *ctx, int role, const char *text);
+    void *say_ctx;
 } screen_env;
+
+/* printf-style env->say; does nothing when env->say is NULL. */
+void screen_say(const screen_env *env, int role, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 typedef struct screen_ops {
     const char *name;      /* tab label */
@@ -69,6 +103,19 @@ typedef struct screen_ops {
     const char *(*filter_text)(void *st);
     /* Badge after the tab label, e.g. "(2)"; false for none. */
     bool (*badge)(void *st, const screen_env *env, char *buf, size_t cap, int *role);
+    /* Optional. The verbs answered right now, when they depend on what is
+     * shown (a detail view answers fewer than its list); NULL: verbs. Keys,
+     * hints and help follow it, so none promises what the screen ignores. */
+    unsigned long (*live_verbs)(void *st);
+    /* Optional. A SCREEN_TEXT_VERBS verb was invoked: fill *out (label,
+     * initial text, captured target) and return true to open the prompt, or
+     * return false to decline (having said why with screen_say). NULL: the
+     * console asks for VERB_FILTER with "/" and filter_text, nothing else. */
+    bool (*ask)(void *st, int verb, const screen_env *env, screen_ask *out);
+    /* Optional. The operator accepted the prompt: text with the target ask
+     * captured. NULL: handle(st, verb, text, env). Returns REACT_* flags. */
+    unsigned (*answer)(void *st, int verb, const char *target, const char *text,
+                       const screen_env *env);
 } screen_ops;
 
 /* Every screen, in tab order (key 1 is the first). */

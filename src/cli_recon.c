@@ -124,9 +124,9 @@ static void print_text(FILE *out, const recon_set *s)
 static int recon_list(config *cfg, int argc, char **argv)
 {
     static const struct option OPTS[] = {
-        {"open", no_argument, NULL, 'o'},       {"account", required_argument, NULL, 'a'},
-        {"json", no_argument, NULL, 'j'},       {"limit", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+        {"open", no_argument, NULL, 'o'}, {"account", required_argument, NULL, 'a'},
+        {"json", no_argument, NULL, 'j'}, {"limit", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     bool open_only = false, json = false;
     const char *account = NULL;

@@ -74,14 +74,14 @@ static int recon_lookup(PGconn *c, const command *cmd, target *t, char *err, siz
     t->done_already = PQgetvalue(r, 0, 3)[0] == 't';
     if (t->done_already)
         snprintf(t->done_by, sizeof t->done_by, "%s",
-                 strcmp(PQgetvalue(r, 0, 5), "auto") == 0 ? "automatically (the divergence went away)"
-                                                           : PQgetvalue(r, 0, 4));
+                 strcmp(PQgetvalue(r, 0, 5), "auto") == 0
+                     ? "automatically (the divergence went away)"
+                     : PQgetvalue(r, 0, 4));
     PQclear(r);
     return 1;
 }
 
-static int recon_act(PGconn *c, const operator_id *op, const command *cmd, char *err,
-                     size_t errlen)
+static int recon_act(PGconn *c, const operator_id *op, const command *cmd, char *err, size_t errlen)
 {
     char id[24];
     snprintf(id, sizeof id, "%" PRId64, cmd->target_id);
@@ -155,8 +155,8 @@ static void audit_and_commit(PGconn *c, const operator_id *op, const command_spe
         pg_exec_ok(c, "commit", err, sizeof err) != 0) {
         PQclear(PQexec(c, "rollback"));
         size_t len = strlen(res->message);
-        snprintf(res->message + len, sizeof res->message - len, " (and it could not be audited: %s)",
-                 err);
+        snprintf(res->message + len, sizeof res->message - len,
+                 " (and it could not be audited: %s)", err);
     }
     cJSON_free(js);
     cJSON_Delete(d);
@@ -202,15 +202,14 @@ enum command_status command_execute(PGconn *c, const operator_id *op, const comm
     char why[300];
     enum command_status st = CMD_OK;
     if (!auth_at_least(&now, s->min_role)) {
-        snprintf(why, sizeof why, "%s needs the %s role; %s is %s", s->name,
-                 role_name(s->min_role), now.user, role_name(now.role));
+        snprintf(why, sizeof why, "%s needs the %s role; %s is %s", s->name, role_name(s->min_role),
+                 now.user, role_name(now.role));
         st = CMD_REFUSED;
     } else if (!found) {
         snprintf(why, sizeof why, "%s: no such target (#%" PRId64 ")", s->name, cmd->target_id);
         st = CMD_INVALID;
     } else if (!auth_can_see(&now, t.account)) {
-        snprintf(why, sizeof why, "%s: %s may not act on account %s", s->name, now.user,
-                 t.account);
+        snprintf(why, sizeof why, "%s: %s may not act on account %s", s->name, now.user, t.account);
         st = CMD_REFUSED;
     } else if (s->needs_note && command_check_text(cmd->note, "note", err, sizeof err) != 0) {
         snprintf(why, sizeof why, "%s", err);
@@ -229,7 +228,8 @@ enum command_status command_execute(PGconn *c, const operator_id *op, const comm
     }
     /* Audit first, then act, then commit both together. */
     if (audit_write(c, &now, s->name, t.label, reason, "ok", t.details, err, sizeof err) != 0 ||
-        s->act(c, &now, cmd, err, sizeof err) != 0 || pg_exec_ok(c, "commit", err, sizeof err) != 0) {
+        s->act(c, &now, cmd, err, sizeof err) != 0 ||
+        pg_exec_ok(c, "commit", err, sizeof err) != 0) {
         PQclear(PQexec(c, "rollback"));
         auth_free(&now);
         return finish(res, CMD_FAILED, s->name, " failed, nothing changed: ", err);

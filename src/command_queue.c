@@ -197,8 +197,8 @@ void command_queue_stop(command_queue *q)
     pthread_mutex_unlock(&q->lock);
     for (size_t i = 0; i < left; i++) {
         const command *cmd = &q->pending[(q->p_head + i) % COMMAND_QUEUE_CAP];
-        command_result res = {.seq = cmd->seq, .kind = cmd->kind, .target_id = cmd->target_id,
-                              .status = CMD_FAILED};
+        command_result res = {
+            .seq = cmd->seq, .kind = cmd->kind, .target_id = cmd->target_id, .status = CMD_FAILED};
         snprintf(res.message, sizeof res.message, "%s not done: shutting down",
                  command_name(cmd->kind));
         push_result(q, &res);

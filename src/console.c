@@ -1,8 +1,9 @@
 /*
  * console.c - console_run: the terminal and the event loop.
  *
- * The loop sleeps in poll(2) on three descriptors: the terminal, the
- * model's wake-up eventfd and the signal pipe (quit and resize). The
+ * The loop sleeps in poll(2) on up to four descriptors: the terminal, the
+ * model's wake-up eventfd, the signal pipe (quit and resize) and the
+ * command port's result descriptor (an operator's action answered). The
  * timeout is the next moment something on screen changes by itself (the
  * clock's next second, a flash ending); with nothing due it blocks, so an
  * idle console costs no CPU.
@@ -25,7 +26,7 @@
  * paste cannot starve the screen. */
 #define KEYS_PER_FRAME 64
 
-enum { FD_TTY = 0, FD_MODEL, FD_SIGNAL, FD_COUNT };
+enum { FD_TTY = 0, FD_MODEL, FD_SIGNAL, FD_RESULT, FD_COUNT };
 
 static int poll_timeout(int64_t due, int64_t now)
 {
@@ -84,7 +85,8 @@ static enum glyph_mode map_glyphs(enum console_glyphs g)
     }
 }
 
-int console_run(const console_opts *opts, model *m, char *err, size_t errlen)
+int console_run(const console_opts *opts, model *m, const command_port *port, char *err,
+                size_t errlen)
 {
     term_config tc = {
         .color = map_color(opts->color),
@@ -98,6 +100,9 @@ int console_run(const console_opts *opts, model *m, char *err, size_t errlen)
         term_end();
         return -1;
     }
+    console_ui_set_port(ui, port);
+    /* poll(2) ignores a negative descriptor: no port, no results to wait for. */
+    int result_fd = port && port->take_result ? port->result_fd : -1;
     take_snapshot(ui, m);
     int rc = 0;
     bool more_keys = false;
@@ -107,6 +112,7 @@ int console_run(const console_opts *opts, model *m, char *err, size_t errlen)
             [FD_TTY] = {.fd = STDIN_FILENO, .events = POLLIN},
             [FD_MODEL] = {.fd = model_wake_fd(m), .events = POLLIN},
             [FD_SIGNAL] = {.fd = term_signal_fd(), .events = POLLIN},
+            [FD_RESULT] = {.fd = result_fd, .events = POLLIN},
         };
         int n = poll(fds, FD_COUNT, more_keys ? 0 : poll_timeout(due, clock_now_ms()));
         if (n < 0) {
@@ -129,6 +135,8 @@ int console_run(const console_opts *opts, model *m, char *err, size_t errlen)
             take_snapshot(ui, m);
         else if (fds[FD_MODEL].revents & POLLIN)
             model_drain_wake(m); /* paused: resume takes the newest then */
+        if (fds[FD_RESULT].revents & POLLIN)
+            console_ui_take_results(ui, clock_now_ms());
         if ((fds[FD_TTY].revents & POLLIN) || more_keys) {
             unsigned react = read_keys(ui, &more_keys);
             if (react & REACT_QUIT)

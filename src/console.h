@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "command.h"
 #include "model.h"
 
 enum console_color { CONSOLE_COLOR_AUTO = 0, CONSOLE_COLOR_NEVER, CONSOLE_COLOR_ALWAYS };
@@ -28,7 +29,11 @@ typedef struct console_opts {
 } console_opts;
 
 /* Runs until the operator quits (0) or the terminal cannot be used (-1 with
- * err filled). Restores the terminal on every exit path, crashes included. */
-int console_run(const console_opts *opts, model *m, char *err, size_t errlen);
+ * err filled). Restores the terminal on every exit path, crashes included.
+ * port is where operators' actions go (the engine's command thread); its
+ * results are shown as they come back. NULL: no engine, and screens say
+ * so instead of acting. */
+int console_run(const console_opts *opts, model *m, const command_port *port, char *err,
+                size_t errlen);
 
 #endif

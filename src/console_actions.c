@@ -6,9 +6,15 @@
  * pane before the next screen), and the hint line keeps entries in table
  * order while they fit, so the most useful come first.
  *
- * No action here is dangerous yet; the ones that will be (acknowledge,
- * abort auto-close, close-all, retry) set .dangerous and vanish in
- * read-only mode from keys, hints and help alike.
+ * Dangerous actions (resolve now; acknowledge, abort auto-close, close-all
+ * and retry later) set .dangerous and vanish in read-only mode from keys,
+ * hints and help alike. Whether the operator's ROLE allows one is not
+ * decided here: the engine refuses and audits, and the console shows the
+ * refusal, so a viewer learns why rather than finding a key missing.
+ *
+ * Verbs in SCREEN_TEXT_VERBS ask for a line of text first: the screen
+ * captures its target when the key is pressed (console_ask), the text
+ * goes back with that target on Enter.
  */
 #include <string.h>
 
@@ -27,7 +33,7 @@
 action_filter console_action_filter(const console_ui *ui)
 {
     action_filter f = {.readonly = ui->opts.readonly};
-    f.screen_verbs = ui->help_open ? HELP_VERBS : console_screen(ui)->verbs;
+    f.screen_verbs = ui->help_open ? HELP_VERBS : console_screen_verbs(ui);
     return f;
 }
 
@@ -52,20 +58,15 @@ static unsigned help_verb(console_ui *ui, int verb)
 }
 
 /* Every screen-scope action: the current screen (or the help overlay)
- * gets the verb. The filter verb first asks for its text. */
+ * gets the verb. Text verbs first ask for their text. */
 static unsigned act_verb(void *ctx, const action *a, int key)
 {
     (void)key;
     console_ui *ui = ctx;
     if (ui->help_open)
         return help_verb(ui, a->verb);
-    if (a->verb == VERB_FILTER) {
-        const screen_ops *ops = console_screen(ui);
-        const char *cur = ops->filter_text ? ops->filter_text(console_state(ui)) : "";
-        prompt_open(&ui->prompt, "/", cur);
-        ui->prompt_verb = VERB_FILTER;
-        return REACT_CHROME;
-    }
+    if (VERB_BIT(a->verb) & SCREEN_TEXT_VERBS)
+        return console_ask(ui, a->verb);
     screen_env env = console_env(ui);
     return console_screen(ui)->handle(console_state(ui), a->verb, NULL, &env);
 }
@@ -143,6 +144,15 @@ const action console_actions[] = {
      SCREEN,
      VERB_CLOSE,
      act_verb},
+    {"Esc",
+     {KEY_ESC, 'q', KEY_RETURN, KEY_NEWLINE, KEY_ENTER},
+     "back",
+     "Close the detail view (q and Enter close it too)",
+     false,
+     true,
+     SCREEN,
+     VERB_BACK,
+     act_verb},
     {"?", {'?'}, "help", "Show every key and what it does", false, true, GLOBAL, 0, act_help},
     {"q",
      {'q'},
@@ -161,6 +171,51 @@ const action console_actions[] = {
      true,
      SCREEN,
      VERB_FILTER,
+     act_verb},
+    {"Enter",
+     {KEY_RETURN, KEY_NEWLINE, KEY_ENTER},
+     "detail",
+     "Open the selected row's detail: expected and actual side by side",
+     false,
+     true,
+     SCREEN,
+     VERB_DETAIL,
+     act_verb},
+    {"r",
+     {'r'},
+     "resolve",
+     "Mark the selected row resolved with a note (the engine checks your role and audits it)",
+     true,
+     true,
+     SCREEN,
+     VERB_RESOLVE,
+     act_verb},
+    {"o",
+     {'o'},
+     "state",
+     "Show open rows, then resolved ones, then all",
+     false,
+     true,
+     SCREEN,
+     VERB_CYCLE_STATE,
+     act_verb},
+    {"K",
+     {'K'},
+     "kind",
+     "Show one kind of discrepancy, then the next, then all kinds",
+     false,
+     true,
+     SCREEN,
+     VERB_CYCLE_KIND,
+     act_verb},
+    {"A",
+     {'A'},
+     "account",
+     "Show one account only (type its id; empty shows every account)",
+     false,
+     true,
+     SCREEN,
+     VERB_ACCOUNT,
      act_verb},
     {"s", {'s'}, "sort", "Sort by the next column", false, true, SCREEN, VERB_SORT, act_verb},
     {"S", {'S'}, "reverse", "Reverse the sort order", false, true, SCREEN, VERB_SORT_REV, act_verb},

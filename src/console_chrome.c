@@ -111,7 +111,9 @@ void console_draw_status(console_ui *ui)
         add(&b, ROLE_WARN, PRIO_KEEP, "READ-ONLY");
     if (ui->paused)
         add(&b, ROLE_WARN, PRIO_KEEP, "PAUSED");
+    if (ui->out_of_memory)
+        add(&b, ROLE_BAD, PRIO_KEEP, "out of memory: some rows are not shown");
     if (ui->message[0])
-        add(&b, ROLE_BAD, PRIO_KEEP, "%s", ui->message);
+        add(&b, (enum theme_role)ui->message_role, PRIO_KEEP, "%s", ui->message);
     bar_draw_segments(ui->w_status, 0, getmaxx(ui->w_status), b.segs, b.n);
 }

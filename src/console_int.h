@@ -25,6 +25,9 @@ enum {
 
 #define CONSOLE_CLOCK_MAX 16
 #define CONSOLE_MESSAGE_MAX 256
+/* How long a message (a command's result, a refusal) stays on the status
+ * line: long enough to read at 3 a.m., short enough not to mislead later. */
+#define CONSOLE_MESSAGE_MS 15000
 
 struct console_ui {
     console_opts opts;
@@ -42,11 +45,18 @@ struct console_ui {
     bool help_open;
     size_t help_top;
     prompt prompt;
-    int prompt_verb; /* the verb the prompt's text goes to */
+    int prompt_verb;                       /* the verb the prompt's text goes to */
+    size_t prompt_screen;                  /* the screen that asked */
+    char prompt_target[SCREEN_TARGET_MAX]; /* what it captured when asked */
+
+    const command_port *port; /* the engine's command thread, NULL without one */
 
     int64_t main_due; /* when the screen body needs painting again */
     char clock[CONSOLE_CLOCK_MAX];
-    char message[CONSOLE_MESSAGE_MAX]; /* last problem worth telling, "" if none */
+    char message[CONSOLE_MESSAGE_MAX]; /* last thing worth telling, "" if none */
+    int message_role;                  /* theme role: ROLE_BAD for refusals */
+    int64_t message_until;             /* wall ms when it goes */
+    bool out_of_memory;                /* the last snapshot could not be shown whole */
     int64_t now_ms;
 };
 
@@ -56,7 +66,13 @@ extern const size_t console_actions_count;
 action_filter console_action_filter(const console_ui *ui);
 
 /* console_ui.c helpers the action handlers use. */
-screen_env console_env(const console_ui *ui);
+screen_env console_env(console_ui *ui);
+/* The verbs the current screen answers right now (its live_verbs). */
+unsigned long console_screen_verbs(const console_ui *ui);
+/* Opens the prompt for a SCREEN_TEXT_VERBS verb if the screen wants it. */
+unsigned console_ask(console_ui *ui, int verb);
+/* Puts text on the message line for CONSOLE_MESSAGE_MS. */
+void console_say(console_ui *ui, int role, const char *text);
 void console_switch(console_ui *ui, size_t index, int dir);
 const screen_ops *console_screen(const console_ui *ui);
 void *console_state(const console_ui *ui);

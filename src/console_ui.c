@@ -19,11 +19,114 @@
 
 #define MS_PER_SECOND 1000
 #define CHROME_LINES 3 /* tab bar, status line, hint line */
+/* Results taken in one wake-up; the port's descriptor stays readable while
+ * more wait, so the rest come at the next. */
+#define RESULTS_PER_FRAME 64
 
-screen_env console_env(const console_ui *ui)
+void console_say(console_ui *ui, int role, const char *text)
 {
-    screen_env env = {.snap = ui->snap, .now_ms = ui->now_ms, .readonly = ui->opts.readonly};
+    /* Cut to fit on a character boundary: a cut UTF-8 sequence would show
+     * as a replacement mark. */
+    text = text ? text : "";
+    size_t n = strnlen(text, sizeof ui->message - 1);
+    while (n > 0 && text[n] && ((unsigned char)text[n] & 0xC0) == 0x80)
+        n--;
+    memcpy(ui->message, text, n);
+    ui->message[n] = '\0';
+    ui->message_role = role;
+    ui->message_until = ui->now_ms + CONSOLE_MESSAGE_MS;
+    ui->dirty |= DIRTY_STATUS;
+}
+
+static void env_say(void *ctx, int role, const char *text)
+{
+    console_say(ctx, role, text);
+}
+
+screen_env console_env(console_ui *ui)
+{
+    screen_env env = {
+        .snap = ui->snap,
+        .now_ms = ui->now_ms,
+        .readonly = ui->opts.readonly,
+        .port = ui->port,
+        .say = env_say,
+        .say_ctx = ui,
+    };
     return env;
+}
+
+unsigned long console_screen_verbs(const console_ui *ui)
+{
+    const screen_ops *ops = console_screen(ui);
+    return ops->live_verbs ? ops->live_verbs(console_state(ui)) : ops->verbs;
+}
+
+void console_ui_set_port(console_ui *ui, const command_port *port)
+{
+    ui->port = port;
+}
+
+/* The word a person needs when the engine did not do it. */
+static const char *status_word(enum command_status st)
+{
+    switch (st) {
+    case CMD_OK: return "done";
+    case CMD_REFUSED: return "refused";
+    case CMD_INVALID: return "not done";
+    default: return "failed";
+    }
+}
+
+void console_ui_show_result(console_ui *ui, const command_result *res, int64_t now_ms)
+{
+    ui->now_ms = now_ms;
+    char text[CONSOLE_MESSAGE_MAX + sizeof res->message]; /* cut to fit when shown */
+    const char *word = status_word(res->status);
+    if (!res->message[0])
+        snprintf(text, sizeof text, "command on #%lld: %s", (long long)res->target_id, word);
+    else if (res->status != CMD_OK && !strstr(res->message, word))
+        snprintf(text, sizeof text, "%s: %s", word, res->message);
+    else
+        snprintf(text, sizeof text, "%s", res->message);
+    console_say(ui, res->status == CMD_OK ? ROLE_GOOD : ROLE_BAD, text);
+}
+
+size_t console_ui_take_results(console_ui *ui, int64_t now_ms)
+{
+    size_t n = 0;
+    if (!ui->port || !ui->port->take_result)
+        return 0;
+    command_result res;
+    while (n < RESULTS_PER_FRAME && ui->port->take_result(ui->port->ctx, &res)) {
+        console_ui_show_result(ui, &res, now_ms);
+        n++;
+    }
+    return n;
+}
+
+unsigned console_ask(console_ui *ui, int verb)
+{
+    const screen_ops *ops = console_screen(ui);
+    screen_env env = console_env(ui);
+    screen_ask ask;
+    memset(&ask, 0, sizeof ask);
+    bool go = false;
+    if (ops->ask) {
+        go = ops->ask(console_state(ui), verb, &env, &ask);
+    } else if (verb == VERB_FILTER) {
+        const char *cur = ops->filter_text ? ops->filter_text(console_state(ui)) : "";
+        snprintf(ask.label, sizeof ask.label, "/");
+        snprintf(ask.initial, sizeof ask.initial, "%s", cur ? cur : "");
+        go = true;
+    }
+    if (!go)
+        return REACT_CHROME; /* the screen said why, if it had a reason */
+    prompt_open(&ui->prompt, ask.label, ask.initial);
+    ui->prompt_verb = verb;
+    ui->prompt_screen = ui->cur;
+    snprintf(ui->prompt_target, sizeof ui->prompt_target, "%s", ask.target);
+    return REACT_CHROME;
 }
 
 const screen_ops *console_screen(const console_ui *ui)
@@ -114,8 +217,7 @@ void console_ui_set_snapshot(console_ui *ui, model_snapshot *snap, int64_t now_m
     for (size_t i = 0; i < screens_count; i++)
         if (screens_table[i]->update(ui->states[i], &env) < 0)
             failed = true;
-    snprintf(ui->message, sizeof ui->message, "%s",
-             failed ? "out of memory: some rows are not shown" : "");
+    ui->out_of_memory = failed;
     model_release(old);
     ui->dirty |= DIRTY_ALL;
 }
@@ -144,10 +246,15 @@ static void prompt_done(console_ui *ui, enum prompt_result r)
     snprintf(text, sizeof text, "%s", ui->prompt.text);
     prompt_close(&ui->prompt);
     ui->dirty |= DIRTY_HINT;
-    if (r != PROMPT_ACCEPT)
+    /* Keys go to the prompt while it is open, so the screen cannot have
+     * changed; the check keeps text from ever reaching another screen. */
+    if (r != PROMPT_ACCEPT || ui->prompt_screen != ui->cur)
         return;
+    const screen_ops *ops = console_screen(ui);
     screen_env env = console_env(ui);
-    unsigned react = console_screen(ui)->handle(console_state(ui), ui->prompt_verb, text, &env);
+    unsigned react =
+        ops->answer ? ops->answer(console_state(ui), ui->prompt_verb, ui->prompt_target, text, &env)
+                    : ops->handle(console_state(ui), ui->prompt_verb, text, &env);
     console_ui_invalidate(ui, react | REACT_REDRAW);
 }
 
@@ -223,8 +330,7 @@ static void draw_main(console_ui *ui)
         char title[128];
         snprintf(title, sizeof title, "Help: %s%s", console_screen(ui)->name,
                  ui->opts.readonly ? " (read-only: dangerous actions removed)" : "");
-        action_filter f = {.readonly = ui->opts.readonly,
-                           .screen_verbs = console_screen(ui)->verbs};
+        action_filter f = {.readonly = ui->opts.readonly, .screen_verbs = console_screen_verbs(ui)};
         help_draw(w, 0, 0, h, width, title, console_actions, console_actions_count, &f,
                   &ui->help_top);
         return;
@@ -278,6 +384,10 @@ int64_t console_ui_render(console_ui *ui, int64_t now_ms)
     }
     if (ui->main_due <= now_ms)
         ui->dirty |= DIRTY_MAIN;
+    if (ui->message[0] && ui->message_until <= now_ms) {
+        ui->message[0] = '\0';
+        ui->dirty |= DIRTY_STATUS;
+    }
     if (!ui->dirty)
         return ui->main_due < next_second ? ui->main_due : next_second;
     if (ui->dirty & DIRTY_TABS) {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <wchar.h>
 
+#include "command.h"
 #include "console.h"
 #include "model.h"
 
@@ -29,6 +30,18 @@ typedef struct console_ui console_ui;
  * the console_ui. NULL with err filled when memory ran out. */
 console_ui *console_ui_new(const console_opts *opts, char *err, size_t errlen);
 void console_ui_free(console_ui *ui);
+
+/* Where screens send commands (NULL: no engine; a screen then says it
+ * cannot act). The port must outlive the console_ui. */
+void console_ui_set_port(console_ui *ui, const command_port *port);
+
+/* Takes every result waiting at the port and shows each on the message
+ * line (refusals and failures in the error role). Call when the port's
+ * result_fd is readable. Returns how many it took. */
+size_t console_ui_take_results(console_ui *ui, int64_t now_ms);
+
+/* Shows one command result on the message line. */
+void console_ui_show_result(console_ui *ui, const command_result *res, int64_t now_ms);
 
 /* Hands over a snapshot reference (NULL allowed): the previous one is
  * released after every screen has moved to the new one. */

@@ -40,8 +40,14 @@ static void usage(FILE *out)
             "  positions [--account ID] [--json|--csv] [--live]\n"
             "                                        latest positions of the accounts you may see\n"
             "  operator add USER ROLE [--accounts A,B] | list [--json] | remove USER\n"
-            "                                        roles: viewer, trader, oncall, admin (admin only)\n"
+            "                                        roles: viewer, trader, oncall, admin (admin "
+            "only)\n"
             "  account add ID [--name N] [--dd-limit PCT] | list [--json]\n"
+            "  recon [--open] [--account ID] [--limit N] [--json]\n"
+            "                                        divergences between the bot and the broker\n"
+            "  recon resolve ID --note TEXT          resolve one with a note (oncall, admin)\n"
+            "  trades [--account ID] [--since T] [--json|--csv]\n"
+            "                                        closed trades, newest first\n"
             "  migrate                               apply pending schema migrations\n"
             "  daemon                                run the engine with no console\n"
             "\n"
@@ -63,23 +69,33 @@ static void usage(FILE *out)
             "4 critical (status).\n");
 }
 
-enum { OPT_CONFIG = 256, OPT_PG, OPT_REDIS, OPT_BROKER, OPT_SET, OPT_READONLY, OPT_NOCOLOR,
-       OPT_ASCII, OPT_LOG, OPT_HELPCFG, OPT_VERSION };
+enum {
+    OPT_CONFIG = 256,
+    OPT_PG,
+    OPT_REDIS,
+    OPT_BROKER,
+    OPT_SET,
+    OPT_READONLY,
+    OPT_NOCOLOR,
+    OPT_ASCII,
+    OPT_LOG,
+    OPT_HELPCFG,
+    OPT_VERSION
+};
 
-static const struct option GLOBAL_OPTS[] = {
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"pg", required_argument, NULL, OPT_PG},
-    {"redis", required_argument, NULL, OPT_REDIS},
-    {"broker-url", required_argument, NULL, OPT_BROKER},
-    {"set", required_argument, NULL, OPT_SET},
-    {"readonly", no_argument, NULL, OPT_READONLY},
-    {"no-color", no_argument, NULL, OPT_NOCOLOR},
-    {"ascii", no_argument, NULL, OPT_ASCII},
-    {"log-file", required_argument, NULL, OPT_LOG},
-    {"help-config", no_argument, NULL, OPT_HELPCFG},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0}};
+static const struct option GLOBAL_OPTS[] = {{"config", required_argument, NULL, OPT_CONFIG},
+                                            {"pg", required_argument, NULL, OPT_PG},
+                                            {"redis", required_argument, NULL, OPT_REDIS},
+                                            {"broker-url", required_argument, NULL, OPT_BROKER},
+                                            {"set", required_argument, NULL, OPT_SET},
+                                            {"readonly", no_argument, NULL, OPT_READONLY},
+                                            {"no-color", no_argument, NULL, OPT_NOCOLOR},
+                                            {"ascii", no_argument, NULL, OPT_ASCII},
+                                            {"log-file", required_argument, NULL, OPT_LOG},
+                                            {"help-config", no_argument, NULL, OPT_HELPCFG},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {"version", no_argument, NULL, OPT_VERSION},
+                                            {NULL, 0, NULL, 0}};
 
 /* Flags are applied after the file and the environment, so they are kept
  * as (section, key, value) until then. */
@@ -174,7 +190,9 @@ static int run_console(config *cfg)
                                                      : CONSOLE_GLYPHS_AUTO,
         .log_path = log_path,
     };
-    rc = console_run(&o, m, err, sizeof err) == 0 ? EXIT_OK : EXIT_FAIL;
+    command_port port;
+    engine_command_port(e, &port);
+    rc = console_run(&o, m, port.submit ? &port : NULL, err, sizeof err) == 0 ? EXIT_OK : EXIT_FAIL;
     engine_stop(e);
     if (rc != EXIT_OK)
         fprintf(stderr, "tradeops: %s\n", err);
@@ -237,8 +255,8 @@ int main(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "+h", GLOBAL_OPTS, NULL)) != -1) {
         struct flag_set *f = n_flags < MAX_FLAGS ? &flags[n_flags] : NULL;
-        if (!f && (c == OPT_PG || c == OPT_REDIS || c == OPT_BROKER || c == OPT_SET ||
-                   c == OPT_LOG)) {
+        if (!f &&
+            (c == OPT_PG || c == OPT_REDIS || c == OPT_BROKER || c == OPT_SET || c == OPT_LOG)) {
             fprintf(stderr, "tradeops: too many options\n");
             goto out;
         }
@@ -258,9 +276,18 @@ int main(int argc, char **argv)
         case OPT_READONLY: readonly = true; continue;
         case OPT_NOCOLOR: no_color = true; continue;
         case OPT_ASCII: ascii = true; continue;
-        case OPT_HELPCFG: config_print_reference(stdout); rc = EXIT_OK; goto out;
-        case 'h': usage(stdout); rc = EXIT_OK; goto out;
-        case OPT_VERSION: printf("tradeops %s\n", TRADEOPS_VERSION); rc = EXIT_OK; goto out;
+        case OPT_HELPCFG:
+            config_print_reference(stdout);
+            rc = EXIT_OK;
+            goto out;
+        case 'h':
+            usage(stdout);
+            rc = EXIT_OK;
+            goto out;
+        case OPT_VERSION:
+            printf("tradeops %s\n", TRADEOPS_VERSION);
+            rc = EXIT_OK;
+            goto out;
         default: usage(stderr); goto out;
         }
         snprintf(f->value, sizeof f->value, "%s", optarg);
@@ -308,10 +335,9 @@ int main(int argc, char **argv)
             const char *name;
             int (*fn)(config *, int, char **);
         } commands[] = {
-            {"status", cli_status},       {"positions", cli_positions},
-            {"migrate", cli_migrate},     {"operator", cli_operator},
-            {"account", cli_account},     {"daemon", run_daemon},
-            {"recon", cli_recon},         {"trades", cli_trades},
+            {"status", cli_status},     {"positions", cli_positions}, {"migrate", cli_migrate},
+            {"operator", cli_operator}, {"account", cli_account},     {"daemon", run_daemon},
+            {"recon", cli_recon},       {"trades", cli_trades},
         };
         rc = -1;
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

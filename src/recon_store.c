@@ -232,8 +232,7 @@ int recon_store_write(PGconn *c, char *const *accounts, size_t n_accounts,
         cJSON_AddStringToObject(o, "account_id", items[i].account);
         cJSON_AddStringToObject(o, "position_id", f->position);
         cJSON_AddStringToObject(o, "kind", recon_kind_name(f->kind));
-        cJSON_AddStringToObject(o, "symbol",
-                                f->has_actual ? f->actual.symbol : f->expected.symbol);
+        cJSON_AddStringToObject(o, "symbol", f->has_actual ? f->actual.symbol : f->expected.symbol);
         cJSON_AddItemToObject(o, "expected",
                               f->has_expected ? side_object(&f->expected) : cJSON_CreateNull());
         cJSON_AddItemToObject(o, "actual",
@@ -315,8 +314,8 @@ static void parse_side(const char *text, recon_side *s)
     cJSON_Delete(o);
 }
 
-int recon_store_load_set(PGconn *c, const operator_id *scope, const recon_query *q,
-                         recon_set **out, char *err, size_t errlen)
+int recon_store_load_set(PGconn *c, const operator_id *scope, const recon_query *q, recon_set **out,
+                         char *err, size_t errlen)
 {
     *out = NULL;
     char limit[24];

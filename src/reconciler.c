@@ -126,8 +126,8 @@ static int add_items(pass_buf *b, const char *account, const recon_finding *f, s
         b->cap_items = cap;
     }
     for (size_t i = 0; i < n; i++)
-        b->items[b->n_items++] =
-            (recon_write_item){.account = account, .f = &f[i], .ready = ready[i], .first_ms = first[i]};
+        b->items[b->n_items++] = (recon_write_item){
+            .account = account, .f = &f[i], .ready = ready[i], .first_ms = first[i]};
     return 0;
 }
 
@@ -232,8 +232,8 @@ static int run_pass(reconciler *r, reconciler_stats *out, char *err, size_t errl
         st.accounts_checked++;
     }
     recon_write_counts wc;
-    if (recon_store_write(r->pg, b.accounts, b.n_accounts, b.items, b.n_items, &wc, err,
-                          errlen) != 0)
+    if (recon_store_write(r->pg, b.accounts, b.n_accounts, b.items, b.n_items, &wc, err, errlen) !=
+        0)
         goto done;
     st.opened = wc.opened;
     st.updated = wc.updated;

@@ -202,16 +202,16 @@ Test(recon_int, each_kind_from_the_database)
 {
     fixture f;
     setup(&f);
-    bot_pos(&f, "acc-1", "1", "BUY", 0.5, "null");           /* missing at broker */
-    broker_pos(&f, "acc-1", "2", "SELL", 0.3, "null");       /* unexpected */
+    bot_pos(&f, "acc-1", "1", "BUY", 0.5, "null");     /* missing at broker */
+    broker_pos(&f, "acc-1", "2", "SELL", 0.3, "null"); /* unexpected */
     bot_pos(&f, "acc-1", "3", "BUY", 0.5, "null");
-    broker_pos(&f, "acc-1", "3", "BUY", 0.25, "null");       /* volume */
+    broker_pos(&f, "acc-1", "3", "BUY", 0.25, "null"); /* volume */
     bot_pos(&f, "acc-2", "4", "BUY", 0.5, "null");
-    broker_pos(&f, "acc-2", "4", "SELL", 0.5, "null");       /* side */
+    broker_pos(&f, "acc-2", "4", "SELL", 0.5, "null"); /* side */
     bot_pos(&f, "acc-2", "5", "BUY", 0.5, "1.08500");
-    broker_pos(&f, "acc-2", "5", "BUY", 0.5, "1.08000");     /* SL, 500 points */
+    broker_pos(&f, "acc-2", "5", "BUY", 0.5, "1.08000"); /* SL, 500 points */
     bot_pos(&f, "acc-2", "6", "BUY", 0.5, "1.08500");
-    broker_pos(&f, "acc-2", "6", "BUY", 0.5, "1.08505");     /* SL within 10 points: fine */
+    broker_pos(&f, "acc-2", "6", "BUY", 0.5, "1.08505"); /* SL within 10 points: fine */
     pass(&f);
     pass(&f);
     cr_assert_eq(rows(&f, "position_id = '1' and kind = 'missing_at_broker'"), 1);
@@ -310,7 +310,8 @@ Test(recon_int, resolve_with_note_is_authorised_scoped_and_audited)
 
     cr_assert_eq(resolve(&f, "vic", id, "looks fine", &res), CMD_REFUSED);
     cr_assert(strstr(res.message, "oncall"), "%s", res.message);
-    cr_assert_eq(resolve(&f, "tom", id, "mine?", &res), CMD_REFUSED, "a trader, and not their account");
+    cr_assert_eq(resolve(&f, "tom", id, "mine?", &res), CMD_REFUSED,
+                 "a trader, and not their account");
     cr_assert_eq(resolve(&f, "nobody", id, "who am I", &res), CMD_REFUSED);
     cr_assert_eq(resolve(&f, "ann", id, "bad \x1b[2J note", &res), CMD_INVALID);
     cr_assert(strstr(res.message, "control"), "%s", res.message);

@@ -99,6 +99,39 @@ int draw_fit(char *clean, size_t cap, int width)
     return used + 1;
 }
 
+size_t draw_wrap(const char *clean, int width, size_t *next)
+{
+    size_t n = strlen(clean), i = 0, brk = 0;
+    int used = 0;
+    if (width < 1)
+        width = 1;
+    while (i < n) {
+        int c;
+        size_t len = char_step(clean + i, n - i, &c);
+        if (used + c > width)
+            break;
+        if (clean[i] == ' ')
+            brk = i; /* the line may end before this space */
+        used += c;
+        i += len;
+    }
+    if (i == 0 && n > 0) { /* one character wider than the line: take it */
+        int c;
+        i = char_step(clean, n, &c);
+    }
+    size_t end = i;
+    if (i < n && clean[i] != ' ' && brk > 0)
+        end = brk; /* do not cut a word when a space is in reach */
+    size_t after = end;
+    while (after < n && clean[after] == ' ')
+        after++;
+    while (end > 0 && clean[end - 1] == ' ')
+        end--;
+    if (next)
+        *next = after;
+    return end;
+}
+
 void draw_blank(WINDOW *w, int y, int x, int n, attr_t attr)
 {
     int maxy = getmaxy(w), maxx = getmaxx(w);

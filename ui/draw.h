@@ -44,6 +44,12 @@ int draw_width(const char *clean);
  * glyph when something was cut. Returns the resulting width. */
 int draw_fit(char *clean, size_t cap, int width);
 
+/* Word wrap: the number of bytes of clean text that start the next line of
+ * at most width columns, broken after a space when one is in reach (else
+ * mid-word). *next gets where the following line starts (spaces at the
+ * break skipped). 0 when clean is empty. */
+size_t draw_wrap(const char *clean, int width, size_t *next);
+
 /* Draws s at (y, x) in at most width columns (width <= 0: to the right
  * edge). Returns the number of columns drawn (padding included). */
 int draw_text(WINDOW *w, int y, int x, int width, const char *s, attr_t attr, int flags);

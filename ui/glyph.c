@@ -15,6 +15,7 @@ static const glyphs glyphs_utf8 = {
     .up = "\xe2\x86\x91",        /* U+2191 */
     .down = "\xe2\x86\x93",      /* U+2193 */
     .bullet = "\xc2\xb7",        /* U+00B7 */
+    .differ = "\xe2\x89\xa0",    /* U+2260 */
 };
 
 static const glyphs glyphs_ascii = {
@@ -28,6 +29,7 @@ static const glyphs glyphs_ascii = {
     .up = "+",
     .down = "-",
     .bullet = "|",
+    .differ = "!",
 };
 
 bool glyph_codeset_is_utf8(const char *codeset)

@@ -25,6 +25,7 @@ typedef struct glyphs {
     const char *up; /* value went up */
     const char *down;
     const char *bullet; /* separates items on one line */
+    const char *differ; /* marks a value that differs from its counterpart */
 } glyphs;
 
 /* True when a locale codeset name (nl_langinfo(CODESET)) is UTF-8. */

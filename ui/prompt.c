@@ -137,7 +137,10 @@ void prompt_draw(const prompt *p, WINDOW *w, int y, int width)
 {
     attr_t a = theme_attr(ROLE_PROMPT);
     draw_blank(w, y, 0, width, theme_attr(ROLE_NORMAL));
-    int x = draw_text(w, y, 0, width, p->label, a, DRAW_LEFT);
+    int label_w = width - PROMPT_MIN_ROOM;
+    if (label_w < width / 2)
+        label_w = width / 2;
+    int x = label_w > 0 ? draw_text(w, y, 0, label_w, p->label, a, DRAW_LEFT) : 0;
     /* Keep the cursor in view: show the tail when the text is too long. */
     char before[PROMPT_MAX], clean[PROMPT_MAX];
     snprintf(before, sizeof before, "%.*s", (int)p->cur, p->text);

@@ -16,8 +16,11 @@
 #include <stddef.h>
 #include <wchar.h>
 
-#define PROMPT_MAX 256 /* bytes of text, NUL included */
-#define PROMPT_LABEL_MAX 32
+#define PROMPT_MAX 256       /* bytes of text, NUL included */
+#define PROMPT_LABEL_MAX 192 /* labels may name what the text is for */
+/* Columns kept for the text however long the label: a long label is cut
+ * (with the ellipsis) rather than leave no room to type. */
+#define PROMPT_MIN_ROOM 16
 
 typedef struct prompt {
     bool open;

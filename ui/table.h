@@ -62,7 +62,12 @@ typedef struct table_cell {
     int role; /* theme role to use instead of the row's; 0: none */
 } table_cell;
 
-enum { TABLE_ROW_DIM = 1u << 0 };
+enum {
+    TABLE_ROW_DIM = 1u << 0,
+    /* The whole row in the flash-up role (a row that just appeared, say);
+     * the source decides when it starts and ends. */
+    TABLE_ROW_FLASH = 1u << 1,
+};
 
 typedef struct table_source {
     void *ctx;

@@ -99,10 +99,12 @@ static void draw_header(table *t, WINDOW *win, int y, int x, int w, const int *c
     }
 }
 
-static attr_t row_attr(bool selected, bool focused, bool dim, bool tagged)
+static attr_t row_attr(bool selected, bool focused, bool dim, bool tagged, bool flash)
 {
     if (selected)
         return theme_attr(focused ? ROLE_SELECTED : ROLE_SELECTED_DIM);
+    if (flash)
+        return theme_attr(ROLE_FLASH_UP);
     if (tagged)
         return theme_attr(ROLE_TAGGED);
     return theme_attr(dim ? ROLE_DIM : ROLE_NORMAL);
@@ -138,8 +140,9 @@ int64_t table_draw(table *t, WINDOW *win, int y, int x, int h, int w, bool focus
         src->key(src->ctx, row, key, sizeof key);
         bool selected = i == table_cursor(t);
         bool tagged = table_tag_count(t) && table_is_tagged(t, key);
-        bool dim = src->row_flags && (src->row_flags(src->ctx, row) & TABLE_ROW_DIM);
-        attr_t ra = row_attr(selected, focused, dim, tagged);
+        unsigned rf = src->row_flags ? src->row_flags(src->ctx, row) : 0;
+        bool row_flash = rf & TABLE_ROW_FLASH;
+        attr_t ra = row_attr(selected, focused, rf & TABLE_ROW_DIM, tagged, row_flash);
         draw_blank(win, ry, x, w, ra);
         if (tagged)
             draw_text(win, ry, x, TABLE_GUTTER, draw_glyphs()->tag, ra | A_BOLD, DRAW_LEFT);
@@ -156,7 +159,7 @@ int64_t table_draw(table *t, WINDOW *win, int y, int x, int h, int w, bool focus
             int fl = table_flash(t, row, c, now_ms);
             if (fl) {
                 a = theme_attr(fl > 0 ? ROLE_FLASH_UP : ROLE_FLASH_DOWN);
-            } else if (cell.role > 0 && !selected) {
+            } else if (cell.role > 0 && !selected && !row_flash) {
                 a = theme_attr(cell.role);
             } else if (cell.role > 0) {
                 a = ra | A_BOLD;

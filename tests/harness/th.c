@@ -4,6 +4,7 @@
 #include "th.h"
 
 #include <criterion/criterion.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -19,6 +20,9 @@
 #include <unistd.h>
 
 #include "migrate.h"
+
+/* A control or broker request to the simulator never takes this long. */
+#define TH_HTTP_TIMEOUT_MS 10000
 
 #define TH_SIM_START_MS 10000
 #define TH_TOKEN "test-token-7f3a"
@@ -162,6 +166,60 @@ int th_sim_control(const th_sim *s, const char *path, const char *json)
     if (sscanf(resp, "HTTP/%*s %d", &status) != 1)
         return -1;
     return status >= 200 && status < 300 ? 0 : -1;
+}
+
+typedef struct th_body {
+    char *p;
+    size_t n;
+} th_body;
+
+static size_t th_on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    th_body *b = arg;
+    size_t n = size * nmemb;
+    char *np = realloc(b->p, b->n + n + 1);
+    if (!np)
+        return 0;
+    memcpy(np + b->n, data, n);
+    b->p = np;
+    b->n += n;
+    b->p[b->n] = '\0';
+    return n;
+}
+
+char *th_sim_request(const th_sim *s, const char *method, const char *path, const char *json,
+                     long *status)
+{
+    char url[512], auth[128];
+    snprintf(url, sizeof url, "%s%s", s->url, path);
+    snprintf(auth, sizeof auth, "auth-token: %s", s->token);
+    *status = 0;
+    CURL *c = curl_easy_init();
+    if (!c)
+        return NULL;
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    th_body b = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, TH_HTTP_TIMEOUT_MS);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, th_on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    if (json)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "th_sim_request %s %s: %s\n", method, path, curl_easy_strerror(rc));
+        free(b.p);
+        return NULL;
+    }
+    if (!b.p)
+        b.p = calloc(1, 1);
+    return b.p;
 }
 
 static char *conninfo_for(const char *base, const char *dbname)

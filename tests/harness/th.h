@@ -32,6 +32,12 @@ void th_sim_stop(th_sim *s);
 /* POSTs a JSON body to the simulator's control endpoint (/_sim/faults). */
 int th_sim_control(const th_sim *s, const char *path, const char *json);
 
+/* Any request to the simulator (auth-token set, JSON body or NULL); the
+ * reply's body, malloc'ed ("" when empty), or NULL when no reply came.
+ * *status gets the HTTP status. */
+char *th_sim_request(const th_sim *s, const char *method, const char *path, const char *json,
+                     long *status);
+
 /* Creates a new database on the test server, applies every migration, and
  * returns its conninfo (malloc'ed; free with th_db_drop). NULL on failure. */
 char *th_db_fresh(void);
