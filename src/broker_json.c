@@ -275,6 +275,12 @@ int broker_json_str(const broker_json_ctx *c, const cJSON *obj, const char *key,
         return broker_json_wrong(c, key, "a string", v);
     if (kind == BROKER_JSON_IDENT) {
         size_t len = strlen(v->valuestring);
+        /* An optional identifier sent empty (a balance deal's "symbol":"",
+         * "positionId":"") means the same as one left out. */
+        if (len == 0 && !required) {
+            dst[0] = '\0';
+            return 0;
+        }
         if (len == 0)
             return field_err(c, key, "expected a non-empty string, got \"\"");
         if (len >= dstlen)

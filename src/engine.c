@@ -21,6 +21,7 @@
 #include "cache.h"
 #include "clock.h"
 #include "command_queue.h"
+#include "detector.h"
 #include "latency.h"
 #include "pg.h"
 #include "reconciler.h"
@@ -36,7 +37,7 @@ struct engine {
     PGconn *pg;
     cache *redis;
     broker_poller *broker;
-    account_view *acc;      /* working copy, sorted by id */
+    account_view *acc; /* working copy, sorted by id */
     size_t n_acc;
     int64_t accounts_loaded_ms;
     latency_window lat;
@@ -46,12 +47,13 @@ struct engine {
 
     /* The other threads, each with its own connections. */
     reconciler *recon;
-    command_queue *cmdq;    /* NULL without an operator (the daemon takes no commands) */
+    detector *trades;    /* closed trades from the deal history */
+    command_queue *cmdq; /* NULL without an operator (the daemon takes no commands) */
 
     pthread_t thread;
     bool started;
     atomic_bool stop;
-    pthread_mutex_t lock;   /* guards the condition below, for prompt stop */
+    pthread_mutex_t lock; /* guards the condition below, for prompt stop */
     pthread_cond_t wake;
 };
 
@@ -155,8 +157,7 @@ static void command_done(void *ctx, const command_result *res)
         reconciler_poke(e->recon);
 }
 
-engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *err,
-                   size_t errlen)
+engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *err, size_t errlen)
 {
     engine *e = calloc(1, sizeof *e);
     if (!e) {
@@ -186,8 +187,8 @@ engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *
         engine_free(e);
         return NULL;
     }
-    e->redis_state = cache_ok(e->redis, e->redis_error, sizeof e->redis_error) == 0 ? LINK_UP
-                                                                                   : LINK_DOWN;
+    e->redis_state =
+        cache_ok(e->redis, e->redis_error, sizeof e->redis_error) == 0 ? LINK_UP : LINK_DOWN;
     broker_poller_config bc = {
         .base_url = cfg->broker_url,
         .token = cfg->broker_token,
@@ -200,7 +201,8 @@ engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *
         engine_free(e);
         return NULL;
     }
-    e->recon = reconciler_new(cfg, scope, m, err, errlen);
+    e->trades = detector_new(cfg, err, errlen);
+    e->recon = e->trades ? reconciler_new(cfg, scope, m, err, errlen) : NULL;
     if (!e->recon) {
         engine_free(e);
         return NULL;
@@ -262,15 +264,13 @@ static void write_cache(engine *e, const bool *fetched, int64_t now_ms)
     }
     if (n == 0 && e->n_acc > 0) {
         /* Nothing fetched: still probe, so the status line tells the truth. */
-        e->redis_state = cache_ok(e->redis, e->redis_error, sizeof e->redis_error) == 0
-                             ? LINK_UP
-                             : LINK_DOWN;
+        e->redis_state =
+            cache_ok(e->redis, e->redis_error, sizeof e->redis_error) == 0 ? LINK_UP : LINK_DOWN;
         goto out;
     }
     if (cache_put_accounts(e->redis, ids, (const char *const *)json, n, e->cfg->cache_ttl_s,
                            e->redis_error, sizeof e->redis_error) == 0 &&
-        cache_publish_generation(e->redis, e->cycles, e->redis_error, sizeof e->redis_error) ==
-            0) {
+        cache_publish_generation(e->redis, e->cycles, e->redis_error, sizeof e->redis_error) == 0) {
         e->redis_state = LINK_UP;
         e->redis_error[0] = '\0';
     } else {
@@ -390,6 +390,7 @@ int engine_start(engine *e, char *err, size_t errlen)
     }
     e->started = true;
     if (reconciler_start(e->recon, err, errlen) != 0 ||
+        detector_start(e->trades, err, errlen) != 0 ||
         (e->cmdq && command_queue_start(e->cmdq, err, errlen) != 0)) {
         engine_stop(e);
         return -1;
@@ -412,6 +413,7 @@ void engine_stop(engine *e)
     /* Commands first: one in flight finishes; the rest are answered. */
     command_queue_stop(e->cmdq);
     reconciler_stop(e->recon);
+    detector_stop(e->trades);
     if (!e->started)
         return;
     pthread_mutex_lock(&e->lock);
@@ -429,6 +431,7 @@ void engine_free(engine *e)
     engine_stop(e);
     command_queue_free(e->cmdq);
     reconciler_free(e->recon);
+    detector_free(e->trades);
     broker_poller_free(e->broker);
     cache_close(e->redis);
     if (e->pg)

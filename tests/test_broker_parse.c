@@ -568,6 +568,28 @@ Test(broker_parse_deals, good_reply_with_balance_and_trade_deals)
     free(d);
 }
 
+Test(broker_parse_deals, empty_optional_ids_of_a_balance_deal_mean_absent)
+{
+    /* MetaApi (and the simulator) send a deposit with empty strings where a
+     * trade has its symbol and position; a required id stays required. */
+    static const char BODY[] =
+        "[{\"id\":\"9\",\"type\":\"DEAL_TYPE_BALANCE\",\"time\":\"2026-11-01T00:00:00Z\","
+        "\"symbol\":\"\",\"positionId\":\"\",\"orderId\":\"\",\"profit\":500}]";
+    deal *d = NULL;
+    size_t n = 0;
+    char err[ERRLEN] = "";
+    cr_assert_eq(broker_parse_deals(BODY, strlen(BODY), &d, &n, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(n, 1);
+    cr_expect_str_eq(d[0].position_id, "");
+    cr_expect_str_eq(d[0].symbol, "");
+    free(d);
+    char *body = mutate_raw(GOOD_DEALS, "positionId", "\"\"");
+    cr_expect_eq(broker_parse_deals(body, strlen(body), &d, &n, err, sizeof err), -1,
+                 "a trade deal's empty positionId is still an error");
+    cr_expect(strstr(err, "positionId"), "%s", err);
+    free(body);
+}
+
 Test(broker_parse_deals, bad_deals_are_named)
 {
     static const struct {
