@@ -31,13 +31,6 @@
 /* Longest curl_multi_poll sleep; curl wakes earlier for its own timeouts. */
 #define POLLER_POLL_WAIT_MS 1000
 #define POLLER_ERR_PART 200
-#define POLLER_REDACTED "***"
-#define MS_PER_S 1000
-#define HTTP_OK_MIN 200
-#define HTTP_OK_MAX 299
-#define HTTP_UNAUTHORIZED 401
-#define HTTP_FORBIDDEN 403
-#define HTTP_TOO_MANY_REQUESTS 429
 
 enum req_kind { REQ_INFO = 0, REQ_POSITIONS, REQ_KINDS };
 static const char *const req_name[REQ_KINDS] = {"account-information", "positions"};
@@ -60,77 +53,6 @@ struct broker_poller {
     size_t n_waits;
     broker_xfer *trade;
 };
-
-/* Replaces every occurrence of token in s (NUL-terminated, in place). */
-static void redact(char *s, const char *token)
-{
-    size_t tl = strlen(token);
-    size_t rl = tl < strlen(POLLER_REDACTED) ? tl : strlen(POLLER_REDACTED);
-    if (tl == 0)
-        return;
-    char *hit = s;
-    while ((hit = strstr(hit, token)) != NULL) {
-        memmove(hit + rl, hit + tl, strlen(hit + tl) + 1);
-        memcpy(hit, POLLER_REDACTED, rl);
-        hit += rl;
-    }
-}
-
-/* How long a 429 asks us to wait: Retry-After, else the body's
- * metadata.recommendedRetryTime, else the configured default. */
-static int64_t backoff_ms(const broker_poller *p, const broker_xfer *x, int64_t now_ms)
-{
-    int64_t ms = broker_parse_retry_after(x->retry_after, now_ms);
-    if (ms >= 0)
-        return ms;
-    cJSON *root = broker_json_parse_body(x->body, x->len, "error", cJSON_Object, 0, NULL, 0);
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
-    const cJSON *when = cJSON_GetObjectItemCaseSensitive(meta, "recommendedRetryTime");
-    int64_t at;
-    if (cJSON_IsString(when) && when->valuestring != NULL &&
-        broker_parse_time(when->valuestring, &at) == 0) {
-        ms = at > now_ms ? at - now_ms : 0;
-        if (ms > BROKER_RETRY_AFTER_MAX_MS)
-            ms = BROKER_RETRY_AFTER_MAX_MS;
-    }
-    cJSON_Delete(root);
-    return ms >= 0 ? ms : p->default_backoff_ms;
-}
-
-static long ceil_seconds(int64_t ms)
-{
-    return (long)((ms + MS_PER_S - 1) / MS_PER_S);
-}
-
-/* Judges one finished request: 0 when it is a good 2xx reply, else -1 with
- * "what: problem" in buf. Records a non-2xx status and any 429 wait. */
-static int judge(const broker_poller *p, const broker_xfer *x, const char *what, int64_t now_ms,
-                 long *status_out, int64_t *retry_at, char *buf, size_t n)
-{
-    if (x->result != CURLE_OK) {
-        broker_xfer_describe_failure(x, what, buf, n);
-        return -1;
-    }
-    long status = broker_xfer_status(x);
-    if (status >= HTTP_OK_MIN && status <= HTTP_OK_MAX)
-        return 0;
-    *status_out = status;
-    char msg[BROKER_XFER_MSG_MAX + 1];
-    broker_xfer_broker_message(x, msg, sizeof msg);
-    if (status == HTTP_TOO_MANY_REQUESTS) {
-        int64_t at = now_ms + backoff_ms(p, x, now_ms);
-        if (at > *retry_at)
-            *retry_at = at;
-        snprintf(buf, n, "%s: HTTP 429: rate limited by the broker; next try in %lds", what,
-                 ceil_seconds(at - now_ms));
-    } else if (status == HTTP_UNAUTHORIZED || status == HTTP_FORBIDDEN) {
-        snprintf(buf, n, "%s: HTTP %ld%s%s (check the broker auth token)", what, status,
-                 msg[0] ? ": " : "", msg);
-    } else {
-        snprintf(buf, n, "%s: HTTP %ld%s%s", what, status, msg[0] ? ": " : "", msg);
-    }
-    return -1;
-}
 
 /* ---- rate-limit waits ---- */
 
@@ -170,27 +92,18 @@ static int wait_set(broker_poller *p, const char *id, int64_t retry_at_ms)
 
 /* ---- lifecycle ---- */
 
-static bool has_line_break(const char *s)
-{
-    return strpbrk(s, "\r\n") != NULL;
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
 broker_poller *broker_poller_new(const broker_poller_config *cfg, char *err, size_t errlen)
 {
     if (cfg == NULL || cfg->base_url == NULL || cfg->token == NULL) {
         broker_json_set_err(err, errlen, "broker: base_url and token are required");
         return NULL;
     }
-    if (!starts_with(cfg->base_url, "http://") && !starts_with(cfg->base_url, "https://")) {
+    if (!broker_xfer_url_scheme_ok(cfg->base_url)) {
         broker_json_set_err(err, errlen, "broker: base_url must start with http:// or https://");
         return NULL;
     }
-    if (cfg->token[0] == '\0' || has_line_break(cfg->token) || has_line_break(cfg->base_url)) {
+    if (cfg->token[0] == '\0' || !broker_xfer_one_line(cfg->token) ||
+        !broker_xfer_one_line(cfg->base_url)) {
         broker_json_set_err(err, errlen,
                             "broker: the token must be non-empty and neither it nor base_url "
                             "may contain a line break");
@@ -214,43 +127,14 @@ broker_poller *broker_poller_new(const broker_poller_config *cfg, char *err, siz
     p->timeout_ms = cfg->timeout_ms;
     p->connect_timeout_ms = cfg->connect_timeout_ms;
     p->default_backoff_ms = cfg->default_backoff_ms;
-    p->base_url = strdup(cfg->base_url);
+    p->base_url = broker_xfer_base_url(cfg->base_url);
     p->token = strdup(cfg->token);
     p->multi = curl_multi_init();
-    if (p->base_url == NULL || p->token == NULL || p->multi == NULL)
-        goto fail;
-    size_t bl = strlen(p->base_url);
-    while (bl > 0 && p->base_url[bl - 1] == '/')
-        p->base_url[--bl] = '\0';
-
-    size_t hl = strlen("auth-token: ") + strlen(p->token) + 1;
-    char *auth = malloc(hl);
-    if (auth == NULL)
-        goto fail;
-    snprintf(auth, hl, "auth-token: %s", p->token);
-    const char *const common[] = {auth, "Accept: application/json"};
-    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
-        struct curl_slist *g = curl_slist_append(p->get_headers, common[i]);
-        if (g != NULL)
-            p->get_headers = g;
-        struct curl_slist *q = curl_slist_append(p->post_headers, common[i]);
-        if (q != NULL)
-            p->post_headers = q;
-        if (g == NULL || q == NULL) {
-            free(auth);
-            goto fail;
-        }
-    }
-    /* curl_slist_append copied the header; wipe ours so the token does not
-     * linger in freed memory. */
-    memset(auth, 0, hl);
-    free(auth);
-    struct curl_slist *q = curl_slist_append(p->post_headers, "Content-Type: application/json");
-    if (q == NULL)
-        goto fail;
-    p->post_headers = q;
-    return p;
-fail:
+    p->get_headers = broker_xfer_headers(cfg->token, NULL);
+    p->post_headers = broker_xfer_headers(cfg->token, "Content-Type: application/json");
+    if (p->base_url != NULL && p->token != NULL && p->multi != NULL && p->get_headers != NULL &&
+        p->post_headers != NULL)
+        return p;
     broker_json_set_err(err, errlen, "broker: out of memory setting up the poller");
     broker_poller_free(p);
     return NULL;
@@ -335,8 +219,8 @@ static void finish_account(broker_poller *p, const char *id, broker_xfer *const 
     int64_t retry_at = 0;
     bool good[REQ_KINDS];
     for (int k = 0; k < REQ_KINDS; k++) {
-        good[k] = judge(p, x[k], req_name[k], now_ms, &o->http_status, &retry_at, part[k],
-                        sizeof part[k]) == 0;
+        good[k] = broker_xfer_judge(x[k], req_name[k], now_ms, p->default_backoff_ms,
+                                    &o->http_status, &retry_at, part[k], sizeof part[k]) == 0;
         double ms = broker_xfer_ms(x[k]);
         if (ms > o->latency_ms)
             o->latency_ms = ms;
@@ -368,7 +252,7 @@ static void finish_account(broker_poller *p, const char *id, broker_xfer *const 
                      "rate limited by the broker (out of memory recording the wait)");
         }
     }
-    redact(o->error, p->token);
+    broker_xfer_redact(o->error, p->token);
 }
 
 /* Runs every added transfer to completion; each carries its own timeout,
@@ -435,7 +319,7 @@ int broker_poller_cycle(broker_poller *p, const char *const *ids, size_t n, poll
             out[i].retry_at_ms = w->retry_at_ms;
             snprintf(out[i].error, sizeof out[i].error,
                      "rate limited by the broker; next try in %lds",
-                     ceil_seconds(w->retry_at_ms - now));
+                     broker_xfer_wait_s(w->retry_at_ms - now));
             continue;
         }
         if (w != NULL)
@@ -476,7 +360,7 @@ int broker_poller_cycle(broker_poller *p, const char *const *ids, size_t n, poll
     if (rc != 0) {
         for (size_t i = 0; i < n; i++)
             poll_outcome_clear(&out[i]);
-        redact(err, p->token);
+        broker_xfer_redact(err, p->token);
     }
     return rc;
 }
@@ -534,16 +418,15 @@ int broker_close_position(broker_poller *p, const char *account_id, const char *
         if (broker_parse_trade_result(x->body, x->len, &r, perr, sizeof perr) == 0) {
             *res = r;
             rc = 0;
-        } else if (status >= HTTP_OK_MIN && status <= HTTP_OK_MAX) {
+        } else if (broker_xfer_status_ok(status)) {
             broker_json_set_err(err, errlen, "%s", perr);
         } else {
-            long dummy_status = 0;
-            int64_t dummy_retry = 0;
-            judge(p, x, "trade", clock_now_ms(), &dummy_status, &dummy_retry, err, errlen);
+            broker_xfer_judge(x, "trade", clock_now_ms(), p->default_backoff_ms, NULL, NULL, err,
+                              errlen);
         }
     }
     broker_xfer_trim(x);
     if (rc != 0 && err != NULL && errlen > 0)
-        redact(err, p->token);
+        broker_xfer_redact(err, p->token);
     return rc;
 }

@@ -23,7 +23,16 @@
 /* Reply buffers above this are released after use instead of kept. */
 #define XFER_BODY_KEEP (1024u * 1024u)
 #define XFER_US_PER_MS 1000.0
+#define XFER_MS_PER_S 1000
+#define XFER_AUTH_HEADER "auth-token: "
+#define XFER_ACCEPT_HEADER "Accept: application/json"
+#define XFER_REDACTED "***"
 #define HTTP_STATUS_LINE "HTTP/"
+#define HTTP_OK_MIN 200
+#define HTTP_OK_MAX 299
+#define HTTP_UNAUTHORIZED 401
+#define HTTP_FORBIDDEN 403
+#define HTTP_TOO_MANY_REQUESTS 429
 
 /* ---- libcurl callbacks ---- */
 
@@ -254,4 +263,132 @@ void broker_xfer_broker_message(const broker_xfer *x, char *buf, size_t n)
         buf[len] = '\0';
     }
     cJSON_Delete(root);
+}
+
+/* ---- setting up ---- */
+
+static bool starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool broker_xfer_url_scheme_ok(const char *url)
+{
+    return starts_with(url, "http://") || starts_with(url, "https://");
+}
+
+bool broker_xfer_one_line(const char *s)
+{
+    return strpbrk(s, "\r\n") == NULL;
+}
+
+char *broker_xfer_base_url(const char *url)
+{
+    char *base = strdup(url);
+    if (base == NULL)
+        return NULL;
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/')
+        base[--n] = '\0';
+    return base;
+}
+
+struct curl_slist *broker_xfer_headers(const char *token, const char *extra)
+{
+    size_t hl = strlen(XFER_AUTH_HEADER) + strlen(token) + 1;
+    char *auth = malloc(hl);
+    if (auth == NULL)
+        return NULL;
+    snprintf(auth, hl, "%s%s", XFER_AUTH_HEADER, token);
+    const char *const lines[] = {auth, XFER_ACCEPT_HEADER, extra};
+    struct curl_slist *list = NULL;
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0] && lines[i] != NULL; i++) {
+        struct curl_slist *grown = curl_slist_append(list, lines[i]);
+        if (grown == NULL) {
+            curl_slist_free_all(list);
+            list = NULL;
+            break;
+        }
+        list = grown;
+    }
+    /* curl_slist_append copied the header; wipe ours so the token does not
+     * linger in freed memory. */
+    memset(auth, 0, hl);
+    free(auth);
+    return list;
+}
+
+/* ---- judging a reply ---- */
+
+bool broker_xfer_status_ok(long status)
+{
+    return status >= HTTP_OK_MIN && status <= HTTP_OK_MAX;
+}
+
+long broker_xfer_wait_s(int64_t ms)
+{
+    return (long)((ms + XFER_MS_PER_S - 1) / XFER_MS_PER_S);
+}
+
+int64_t broker_xfer_backoff_ms(const broker_xfer *x, int64_t now_ms, int64_t default_ms)
+{
+    int64_t ms = broker_parse_retry_after(x->retry_after, now_ms);
+    if (ms >= 0)
+        return ms;
+    cJSON *root = broker_json_parse_body(x->body, x->len, "error", cJSON_Object, 0, NULL, 0);
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+    const cJSON *when = cJSON_GetObjectItemCaseSensitive(meta, "recommendedRetryTime");
+    int64_t at;
+    if (cJSON_IsString(when) && when->valuestring != NULL &&
+        broker_parse_time(when->valuestring, &at) == 0) {
+        ms = at > now_ms ? at - now_ms : 0;
+        if (ms > BROKER_RETRY_AFTER_MAX_MS)
+            ms = BROKER_RETRY_AFTER_MAX_MS;
+    }
+    cJSON_Delete(root);
+    return ms >= 0 ? ms : default_ms;
+}
+
+int broker_xfer_judge(const broker_xfer *x, const char *what, int64_t now_ms,
+                      int64_t default_backoff_ms, long *status, int64_t *retry_at_ms, char *buf,
+                      size_t n)
+{
+    if (x->result != CURLE_OK) {
+        broker_xfer_describe_failure(x, what, buf, n);
+        return -1;
+    }
+    long got = broker_xfer_status(x);
+    if (broker_xfer_status_ok(got))
+        return 0;
+    if (status != NULL)
+        *status = got;
+    char msg[BROKER_XFER_MSG_MAX + 1];
+    broker_xfer_broker_message(x, msg, sizeof msg);
+    if (got == HTTP_TOO_MANY_REQUESTS) {
+        int64_t at = now_ms + broker_xfer_backoff_ms(x, now_ms, default_backoff_ms);
+        if (retry_at_ms != NULL && at > *retry_at_ms)
+            *retry_at_ms = at;
+        snprintf(buf, n, "%s: HTTP 429: rate limited by the broker; next try in %lds", what,
+                 broker_xfer_wait_s(at - now_ms));
+    } else if (got == HTTP_UNAUTHORIZED || got == HTTP_FORBIDDEN) {
+        snprintf(buf, n, "%s: HTTP %ld%s%s (check the broker auth token)", what, got,
+                 msg[0] ? ": " : "", msg);
+    } else {
+        snprintf(buf, n, "%s: HTTP %ld%s%s", what, got, msg[0] ? ": " : "", msg);
+    }
+    return -1;
+}
+
+void broker_xfer_redact(char *s, const char *token)
+{
+    size_t tl = strlen(token);
+    size_t rl = tl < strlen(XFER_REDACTED) ? tl : strlen(XFER_REDACTED);
+    if (s == NULL || tl == 0)
+        return;
+    char *hit = s;
+    while ((hit = strstr(hit, token)) != NULL) {
+        memmove(hit + rl, hit + tl, strlen(hit + tl) + 1);
+        memcpy(hit, XFER_REDACTED, rl);
+        hit += rl;
+    }
 }

@@ -30,13 +30,7 @@
 
 #define MS_PER_S 1000
 #define S_PER_HOUR 3600
-#define HTTP_OK_MIN 200
-#define HTTP_OK_MAX 299
-#define HTTP_UNAUTHORIZED 401
-#define HTTP_FORBIDDEN 403
-#define HTTP_TOO_MANY_REQUESTS 429
 #define ERR_LEN 256
-#define REDACTED "***"
 #define ISO_LEN 40
 #define URL_SUFFIX_LEN 192
 #define URL_WHAT_LEN 64
@@ -67,63 +61,7 @@ struct detector {
     detector_stats last;
 };
 
-/* Replaces every occurrence of token in s, in case a bridge echoes it. */
-static void redact(char *s, const char *token)
-{
-    size_t tl = strlen(token), rl = strlen(REDACTED) < tl ? strlen(REDACTED) : tl;
-    for (char *hit = tl ? strstr(s, token) : NULL; hit; hit = strstr(hit + rl, token)) {
-        memmove(hit + rl, hit + tl, strlen(hit + tl) + 1);
-        memcpy(hit, REDACTED, rl);
-    }
-}
-
 /* ---- the broker ---- */
-
-/* How long a 429 asks us to wait: Retry-After, else the body's
- * metadata.recommendedRetryTime, else [broker] rate_limit_backoff_s. */
-static int64_t backoff_ms(const detector *d, const broker_xfer *x, int64_t now)
-{
-    int64_t ms = broker_parse_retry_after(x->retry_after, now);
-    if (ms >= 0)
-        return ms;
-    cJSON *root = x->body ? cJSON_ParseWithLength(x->body, x->len) : NULL;
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
-    const cJSON *when = cJSON_GetObjectItemCaseSensitive(meta, "recommendedRetryTime");
-    int64_t at;
-    if (cJSON_IsString(when) && broker_parse_time(when->valuestring, &at) == 0)
-        ms = at <= now                              ? 0
-             : at - now > BROKER_RETRY_AFTER_MAX_MS ? BROKER_RETRY_AFTER_MAX_MS
-                                                    : at - now;
-    cJSON_Delete(root);
-    return ms >= 0 ? ms : (int64_t)d->cfg->rate_limit_backoff_s * MS_PER_S;
-}
-
-/* 0 for a good 2xx reply; else -1 with "what: problem" (and *retry_at set
- * after a 429). */
-static int judge(const detector *d, const char *what, int64_t *retry_at, char *err, size_t n)
-{
-    const broker_xfer *x = d->x;
-    if (x->result != CURLE_OK) {
-        broker_xfer_describe_failure(x, what, err, n);
-        return -1;
-    }
-    long status = broker_xfer_status(x);
-    if (status >= HTTP_OK_MIN && status <= HTTP_OK_MAX)
-        return 0;
-    char msg[BROKER_XFER_MSG_MAX + 1];
-    broker_xfer_broker_message(x, msg, sizeof msg);
-    if (status == HTTP_TOO_MANY_REQUESTS) {
-        int64_t now = clock_now_ms(), wait = backoff_ms(d, x, now);
-        *retry_at = now + wait;
-        snprintf(err, n, "%s: HTTP 429: rate limited by the broker; next try in %llds", what,
-                 (long long)((wait + MS_PER_S - 1) / MS_PER_S));
-    } else {
-        bool auth = status == HTTP_UNAUTHORIZED || status == HTTP_FORBIDDEN;
-        snprintf(err, n, "%s: HTTP %ld%s%s%s", what, status, msg[0] ? ": " : "", msg,
-                 auth ? " (check the broker auth token)" : "");
-    }
-    return -1;
-}
 
 enum { FETCH_OK = 0, FETCH_FAILED = -1, FETCH_STOPPED = 1 };
 
@@ -145,7 +83,9 @@ static int fetch_page(detector *d, const char *id, const char *f, const char *t,
     deal *page = NULL, *grown = NULL;
     size_t k = 0;
     char perr[ERR_LEN - URL_WHAT_LEN - 2]; /* room for "what: " */
-    if (judge(d, what, retry_at, err, errlen) != 0)
+    int64_t default_backoff_ms = (int64_t)d->cfg->rate_limit_backoff_s * MS_PER_S;
+    if (broker_xfer_judge(d->x, what, clock_now_ms(), default_backoff_ms, NULL, retry_at, err,
+                          errlen) != 0)
         return -1;
     if (broker_parse_deals(d->x->body, d->x->len, &page, &k, perr, sizeof perr) != 0) {
         snprintf(err, errlen, "%s: %s", what, perr);
@@ -193,7 +133,7 @@ static int fetch_deals(detector *d, const char *id, int64_t from, int64_t to, de
     free(*out);
     *out = NULL;
     *n_out = 0;
-    redact(err, d->cfg->broker_token);
+    broker_xfer_redact(err, d->cfg->broker_token);
     return last == 0 && page < DETECTOR_MAX_PAGES ? FETCH_STOPPED : FETCH_FAILED;
 }
 
@@ -532,19 +472,14 @@ int detector_pass_once(detector *d, detector_stats *out, char *err, size_t errle
 
 /* ---- lifecycle ---- */
 
-static bool starts_with(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
 detector *detector_new(const config *cfg, char *err, size_t errlen)
 {
     const char *url = cfg->broker_url, *tok = cfg->broker_token;
-    if (!starts_with(url, "http://") && !starts_with(url, "https://")) {
+    if (!broker_xfer_url_scheme_ok(url)) {
         snprintf(err, errlen, "trades: [broker] url must start with http:// or https://");
         return NULL;
     }
-    if (!tok[0] || strpbrk(tok, "\r\n") || strpbrk(url, "\r\n")) {
+    if (!tok[0] || !broker_xfer_one_line(tok) || !broker_xfer_one_line(url)) {
         snprintf(err, errlen,
                  "trades: the broker token must be set ([broker] token_file or "
                  "TRADEOPS_BROKER_TOKEN) and neither it nor the URL may contain a "
@@ -571,25 +506,13 @@ detector *detector_new(const config *cfg, char *err, size_t errlen)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&d->wake, &ca);
     pthread_condattr_destroy(&ca);
-    size_t hl = strlen("auth-token: ") + strlen(tok) + 1;
-    char *auth = malloc(hl);
-    d->base_url = strdup(url);
-    if (auth && d->base_url) {
-        snprintf(auth, hl, "auth-token: %s", tok);
-        struct curl_slist *h = curl_slist_append(NULL, auth);
-        d->headers = h ? curl_slist_append(h, "Accept: application/json") : NULL;
-        if (!d->headers)
-            curl_slist_free_all(h);
-        memset(auth, 0, hl); /* curl copied it; the token must not linger */
-    }
-    free(auth);
+    d->base_url = broker_xfer_base_url(url);
+    d->headers = d->base_url ? broker_xfer_headers(tok, NULL) : NULL;
     if (!d->headers) {
         detector_free(d);
         snprintf(err, errlen, "trades: out of memory setting up the detector");
         return NULL;
     }
-    for (size_t n = strlen(d->base_url); n > 0 && d->base_url[n - 1] == '/'; n--)
-        d->base_url[n - 1] = '\0';
     return d;
 }
 
