@@ -138,8 +138,12 @@ sim_up() {
         [ -x "$SIM_BIN" ] || { echo "services: $SIM_BIN not built (make build)" >&2; exit 1; }
         say "starting simulator on 127.0.0.1:$port"
         rm -f "$DIR/sim.ready"
+        # The simulator also plays the trading bot, writing bot_positions into
+        # the same database as config.ini (it waits, retrying, until `demo`
+        # has migrated it), and starts a reconciliation scenario every 90 s.
         nohup "$SIM_BIN" --listen 127.0.0.1 --port "$port" --port-file "$DIR/sim.ready" \
-            --token-file "$DIR/broker.token" --seed 1 >"$DIR/sim.log" 2>&1 </dev/null &
+            --token-file "$DIR/broker.token" --seed 1 \
+            --pg "$PG_CONNINFO" --scenario-every 90 >"$DIR/sim.log" 2>&1 </dev/null &
         echo $! > "$DIR/sim.pid"
         for _ in $(seq 100); do
             [ -s "$DIR/sim.ready" ] && break
@@ -204,6 +208,14 @@ down)
     redis_down
     pg_down
     ;;
+restart-pg)
+    # A fast restart, as an upgrade or a failover would do it: every client
+    # connection is cut and must reconnect by itself.
+    pg_dirs
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -m fast -w -t 60 restart >/dev/null ||
+        { tail -n 20 "$PGDATA/server.log" >&2; exit 1; }
+    say "PostgreSQL restarted"
+    ;;
 status)
     pg_dirs
     as_pg "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1 && echo "postgresql: running" || echo "postgresql: stopped"
@@ -211,7 +223,7 @@ status)
     alive "$DIR/sim.pid" && echo "simulator: running" || echo "simulator: stopped"
     ;;
 *)
-    echo "usage: services.sh up|demo|down|status DIR [BIN]" >&2
+    echo "usage: services.sh up|demo|down|status|restart-pg DIR [BIN]" >&2
     exit 2
     ;;
 esac

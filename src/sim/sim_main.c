@@ -1,12 +1,15 @@
 /*
  * sim_main.c - tradeops-sim: command line, token, port file, signals, and
- * the start/stop order of the world (market + tick thread) and HTTP server.
+ * the start/stop order of the world (market + tick thread), the bot (--pg),
+ * the scenarios and the HTTP server.
  *
  * Threads: main parses, blocks SIGINT/SIGTERM before any thread exists (so
  * every thread inherits the mask and only main's sigwait sees them), starts
- * the world and the server, then sleeps in sigwait until told to stop.
- * Shutdown: stop the world first (tick thread joined, latency sleeps cut
- * short), then the server (connection threads joined), then free.
+ * the world, the bot's writer, the demo scenario thread and the server, then
+ * sleeps in sigwait until told to stop. Shutdown: stop the world first (tick
+ * thread joined, latency sleeps and the demo thread's waits cut short), join
+ * the demo thread, then the server (connection threads joined), then the
+ * bot (one last attempt to write what is queued), then free.
  *
  * Exit status: 0 after an orderly stop, 1 when start-up fails, 2 for bad flags.
  */
@@ -21,8 +24,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sim_bot.h"
 #include "sim_faults.h"
 #include "sim_http.h"
+#include "sim_scenario.h"
 #include "sim_world.h"
 
 #ifndef TRADEOPS_VERSION
@@ -38,10 +43,11 @@
 #define DEFAULT_TICK_MS 500L
 #define MAX_TOKEN_LEN 256
 #define MAX_PORT 65535L
+#define MAX_SCENARIO_EVERY_S 86400L
 
 typedef struct options {
-    const char *listen, *port_file, *token, *token_file;
-    long port, accounts, tick_ms;
+    const char *listen, *port_file, *token, *token_file, *pg;
+    long port, accounts, tick_ms, scenario_every;
     uint64_t seed;
     bool start_paused, verbose, help, version;
     sim_faults faults;
@@ -74,6 +80,10 @@ static const struct opt {
      SIM_WORLD_MAX_TICK_MS, "N", "milliseconds between price ticks (default 500)"},
     {"--start-paused", OPT_FLAG, offsetof(options, start_paused), 0, 0, "",
      "no ticks until POST /_sim/resume (or /_sim/tick)"},
+    {"--pg", OPT_STR, offsetof(options, pg), 0, 0, "CONNINFO",
+     "also play the trading bot: write bot_positions there (docs/bot-contract.md)"},
+    {"--scenario-every", OPT_LONG, offsetof(options, scenario_every), 0, MAX_SCENARIO_EVERY_S,
+     "SECONDS", "a scenario every SECONDS, ended after 3/4 of that (needs --pg; 0: off)"},
     {"--verbose", OPT_FLAG, offsetof(options, verbose), 0, 0, "", "log every request to stderr"},
     {"--help", OPT_FLAG, offsetof(options, help), 0, 0, "", "show this help"},
     {"--version", OPT_FLAG, offsetof(options, version), 0, 0, "", "show the version"},
@@ -85,7 +95,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: tradeops-sim [flags]\n"
                  "A MetaApi-shaped demo broker on loopback for tradeops.\n\nflags:\n");
     for (size_t i = 0; i < N_OPTS; i++) {
-        char left[32];
+        char left[40];
         snprintf(left, sizeof left, "%s%s%s", OPTS[i].flag, *OPTS[i].arg ? " " : "", OPTS[i].arg);
         fprintf(out, "  %-24s %s\n", left, OPTS[i].help);
     }
@@ -99,7 +109,14 @@ static void usage(FILE *out)
                  "  POST /users/current/accounts/{id}/trade  "
                  "{\"actionType\":\"POSITION_CLOSE_ID\",\"positionId\":\"...\"}\n"
                  "  GET|POST /_sim/faults   POST /_sim/pause   POST /_sim/resume\n"
-                 "  POST /_sim/tick {\"count\":N}   GET /_sim/stats\n");
+                 "  POST /_sim/tick {\"count\":N}   GET /_sim/stats\n"
+                 "  POST /_sim/scenario {\"account\":\"demo-2\",\"kind\":K,"
+                 "\"action\":\"start\"|\"end\"}\n"
+                 "       optional \"position\":\"TICKET\" (start: act on it; end: pick by it), "
+                 "\"id\":N (end)\n"
+                 "       K: stop_out, manual_trade, partial_close, sl_moved, tp_moved, "
+                 "never_opened\n"
+                 "  GET  /_sim/scenarios   (the active ones)\n");
 }
 
 static int set_opt(options *o, const struct opt *op, const char *value, char *err, size_t errlen)
@@ -191,6 +208,12 @@ static int parse_args(int argc, char **argv, options *o, char *err, size_t errle
         if (apply_flag(o, flag, value, &takes, err, errlen) != 0)
             return -1;
     }
+    if (o->pg && sim_bot_check_conninfo(o->pg, err, errlen) != 0)
+        return -1;
+    if (o->scenario_every > 0 && !o->pg) {
+        snprintf(err, errlen, "--scenario-every needs --pg: scenarios act on the bot's rows");
+        return -1;
+    }
     if (o->token && o->token_file) {
         snprintf(err, errlen, "--token and --token-file: give one or the other");
         return -1;
@@ -274,10 +297,25 @@ static int write_port_file(const char *path, int port, char *err, size_t errlen)
     return 0;
 }
 
+static void say_listening(const options *o, const sim_http *h, bool bot)
+{
+    bool v6 = strchr(o->listen, ':') != NULL;
+    fprintf(stderr,
+            "tradeops-sim %s: listening on http://%s%s%s:%d (%ld accounts, seed %" PRIu64
+            ", tick %ld ms%s%s)\n",
+            TRADEOPS_VERSION, v6 ? "[" : "", o->listen, v6 ? "]" : "", sim_http_port(h),
+            o->accounts, o->seed, o->tick_ms, o->start_paused ? ", paused" : "",
+            bot ? ", bot writing to PostgreSQL" : "");
+    if (o->scenario_every > 0)
+        fprintf(stderr, "tradeops-sim: a demo scenario every %ld s\n", o->scenario_every);
+}
+
 static int run(const options *o, const char *token, const sigset_t *stop_signals)
 {
     char err[320];
-    sim_world_config wc = {.market = {.accounts = (size_t)o->accounts, .seed = o->seed},
+    sim_world_config wc = {.market = {.accounts = (size_t)o->accounts,
+                                      .seed = o->seed,
+                                      .no_random_manual = o->pg != NULL},
                            .tick_ms = o->tick_ms,
                            .start_paused = o->start_paused,
                            .faults = o->faults};
@@ -286,27 +324,46 @@ static int run(const options *o, const char *token, const sigset_t *stop_signals
         fprintf(stderr, "tradeops-sim: %s\n", err);
         return EXIT_FAILURE;
     }
+    sim_bot *bot = o->pg ? sim_bot_new(o->pg, (size_t)o->accounts, err, sizeof err) : NULL;
+    sim_scenarios *sc = !o->pg || bot ? sim_scenarios_new(w, bot, o->seed, err, sizeof err) : NULL;
+    if (!sc) {
+        fprintf(stderr, "tradeops-sim: %s\n", err);
+        sim_bot_free(bot);
+        sim_world_free(w);
+        return EXIT_FAILURE;
+    }
+    if (bot) { /* before any tick, so the bot's first rows are the market's start */
+        sim_world_lock(w);
+        sim_bot_follow(bot, sim_world_market(w));
+        sim_world_unlock(w);
+    }
+    sim_world_attach(w, bot, sc);
     sim_http_config hc = {
         .listen = o->listen, .port = o->port, .token = token, .verbose = o->verbose};
     sim_http *h = sim_http_start(w, &hc, err, sizeof err);
+    bool up =
+        h && (!bot || sim_bot_start(bot, err, sizeof err) == 0) &&
+        sim_world_start(w, err, sizeof err) == 0 &&
+        (!o->port_file || write_port_file(o->port_file, sim_http_port(h), err, sizeof err) == 0);
+    if (up) /* before the demo thread's first scenario says anything */
+        say_listening(o, h, bot != NULL);
+    up = up && (o->scenario_every == 0 ||
+                sim_scenarios_demo_start(sc, o->scenario_every, err, sizeof err) == 0);
     int status = EXIT_SUCCESS;
-    if (!h || sim_world_start(w, err, sizeof err) != 0 ||
-        (o->port_file && write_port_file(o->port_file, sim_http_port(h), err, sizeof err) != 0)) {
+    if (!up) {
         fprintf(stderr, "tradeops-sim: %s\n", err);
         status = EXIT_FAILURE;
     } else {
-        bool v6 = strchr(o->listen, ':') != NULL;
-        fprintf(stderr,
-                "tradeops-sim %s: listening on http://%s%s%s:%d (%ld accounts, seed %" PRIu64
-                ", tick %ld ms%s)\n",
-                TRADEOPS_VERSION, v6 ? "[" : "", o->listen, v6 ? "]" : "", sim_http_port(h),
-                o->accounts, o->seed, o->tick_ms, o->start_paused ? ", paused" : "");
         int sig;
         while (sigwait(stop_signals, &sig) != 0)
             ;
     }
     sim_world_stop(w);
+    sim_scenarios_demo_stop(sc);
     sim_http_stop(h);
+    sim_bot_stop(bot);
+    sim_scenarios_free(sc);
+    sim_bot_free(bot);
     sim_world_free(w);
     return status;
 }

@@ -14,13 +14,19 @@
  * equity = balance + sum(profit + swap + commission); the balance moves when
  * a deal settles: the deposit, and each close (profit, swap, both commissions).
  *
+ * Observer (the bot, sim_bot.c): told of every open and close made here,
+ * under the world mutex. Positions a scenario holds (sim_position.held) are
+ * left alone by the strategy and their SL/TP do not trigger, so the
+ * divergence a scenario made lasts until it ends. Scenarios' own changes live
+ * in sim_market_ops.c, which shares this file's insides (sim_market_int.h).
+ *
  * Threads: none of its own; not thread-safe. Called only under the world
  * mutex (sim_world.c).
  */
 #include "sim_market.h"
+#include "sim_market_int.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +52,7 @@ static const sym_spec SYMBOLS[] = {
     {"AUDUSD", 0.66000, 5, 0.0001, 1.0, 100000, 0}, {"USDCHF", 0.90000, 5, 0.0001, 1.0, 100000, 1},
 };
 #define N_SYMBOLS ((int)(sizeof SYMBOLS / sizeof SYMBOLS[0]))
+_Static_assert(N_SYMBOLS == SIM_MKT_SYMBOLS, "SIM_MKT_SYMBOLS must match the symbol table");
 
 static const char *const NAMES[] = {
     "Alpha",   "Bravo", "Charlie", "Delta",  "Echo",     "Foxtrot", "Golf",   "Hotel",  "India",
@@ -57,10 +64,11 @@ static const char *const NAMES[] = {
 static const struct {
     int64_t magic;
     const char *comment;
-} STRATEGIES[] = {{20260101, "tradeops-bot trend"},
-                  {20260102, "tradeops-bot grid"},
-                  {20260103, "tradeops-bot meanrev"},
-                  {0, ""}};
+    const char *name; /* what the bot writes in bot_positions.strategy */
+} STRATEGIES[] = {{20260101, "tradeops-bot trend", "trend-a"},
+                  {20260102, "tradeops-bot grid", "grid-a"},
+                  {20260103, "tradeops-bot meanrev", "meanrev-b"},
+                  {0, "", "manual"}};
 #define MANUAL_STRATEGY 3
 #define MANUAL_ONE_IN 10
 
@@ -85,9 +93,9 @@ static const struct {
 #define STOP_MAX_SIGMAS 80.0
 #define NOTIONAL_MIN 0.3 /* position size as a multiple of balance */
 #define NOTIONAL_MAX 2.0
-#define MIN_LOT 0.01
+#define MIN_LOT SIM_MKT_MIN_LOT
 #define MAX_LOT 100.0
-#define COMMISSION_PER_LOT 3.5 /* USD, each side */
+#define COMMISSION_PER_LOT SIM_MKT_COMMISSION_PER_LOT
 #define SWAP_EVERY_TICKS 720
 #define SWAP_PER_LOT 0.7
 
@@ -111,38 +119,15 @@ static const struct {
 #define MIN_DEALS_PER_ACCOUNT 64
 #define DEALS_INITIAL_CAP 16
 
-typedef struct account {
-    char name[SIM_MARKET_NAME_LEN];
-    int64_t login;
-    double balance;
-    double peak_equity;
-    int scripted;
-    int halted; /* bot stopped: no new positions */
-    size_t n_pos;
-    sim_position pos[SIM_MARKET_MAX_POSITIONS];
-    sim_deal *deals; /* time order */
-    size_t n_deals, cap_deals;
-} account;
-
-struct sim_market {
-    sim_rng rng;
-    size_t n_accounts;
-    account *acc;
-    double price[N_SYMBOLS];
-    uint64_t next_ticket, next_deal;
-    uint64_t ticks;
-    size_t deal_cap; /* per account */
-};
-
-static double round_to(double x, int digits)
+double sim_mkt_round(double x, int digits)
 {
     double f = pow(10.0, digits);
     return round(x * f) / f;
 }
 
-static double money(double x)
+double sim_mkt_money(double x)
 {
-    return round_to(x, 2);
+    return sim_mkt_round(x, 2);
 }
 
 static double min_price(const sym_spec *s)
@@ -156,7 +141,7 @@ static double position_profit(const sim_position *p)
     double diff = p->side == SIM_SIDE_BUY ? p->current_price - p->open_price
                                           : p->open_price - p->current_price;
     double quote = diff * p->volume * s->contract;
-    return money(s->base_usd ? quote / p->current_price : quote);
+    return sim_mkt_money(s->base_usd ? quote / p->current_price : quote);
 }
 
 /* Notional in USD: what margin and the drawdown script weigh positions by. */
@@ -166,7 +151,7 @@ static double position_notional(const sim_position *p, double price)
     return p->volume * s->contract * (s->base_usd ? 1.0 : price);
 }
 
-static double account_equity(const account *a)
+static double account_equity(const sim_mkt_account *a)
 {
     double e = a->balance;
     for (size_t i = 0; i < a->n_pos; i++)
@@ -174,7 +159,7 @@ static double account_equity(const account *a)
     return e;
 }
 
-static int deal_reserve(const sim_market *m, account *a)
+int sim_mkt_deal_reserve(const sim_market *m, sim_mkt_account *a)
 {
     if (a->n_deals < a->cap_deals)
         return 0;
@@ -197,24 +182,36 @@ static int deal_reserve(const sim_market *m, account *a)
 
 /* Caller has reserved room. Times never go backwards within an account, even
  * if the wall clock does, so history stays sorted for the range search. */
-static void deal_push(account *a, sim_deal *d)
+void sim_mkt_deal_push(sim_mkt_account *a, sim_deal *d)
 {
     if (a->n_deals > 0 && d->time_ms < a->deals[a->n_deals - 1].time_ms)
         d->time_ms = a->deals[a->n_deals - 1].time_ms;
     a->deals[a->n_deals++] = *d;
 }
 
-static void mark_to_market(const sim_market *m, sim_position *p)
+void sim_mkt_mark(const sim_market *m, sim_position *p)
 {
     p->current_price = m->price[p->symbol];
     p->profit = position_profit(p);
 }
 
-static int open_position(sim_market *m, account *a, int64_t open_ms, double shift_sigmas)
+static void tell(const sim_market *m, enum sim_market_event_kind kind, const sim_mkt_account *a,
+                 const sim_position *p, int64_t at_ms)
 {
+    sim_market_event ev = {kind, (size_t)(a - m->acc), p, at_ms};
+    if (m->observer)
+        m->observer(m->observer_ctx, &ev);
+}
+
+int sim_mkt_open(sim_market *m, sim_mkt_account *a, int64_t open_ms, double shift_sigmas,
+                 const sim_mkt_open_opts *opts)
+{
+    static const sim_mkt_open_opts strategy = {0};
+    if (!opts)
+        opts = &strategy;
     if (a->n_pos >= SIM_MARKET_MAX_POSITIONS)
         return 0;
-    if (deal_reserve(m, a) != 0)
+    if (sim_mkt_deal_reserve(m, a) != 0)
         return -1;
     sim_rng *r = &m->rng;
     int si = (int)sim_rng_below(r, N_SYMBOLS);
@@ -224,7 +221,7 @@ static int open_position(sim_market *m, account *a, int64_t open_ms, double shif
     p.ticket = m->next_ticket++;
     p.symbol = si;
     p.side = sim_rng_chance(r, 0.5) ? SIM_SIDE_BUY : SIM_SIDE_SELL;
-    p.open_price = round_to(m->price[si] + step * shift_sigmas * sim_rng_gauss(r), s->digits);
+    p.open_price = sim_mkt_round(m->price[si] + step * shift_sigmas * sim_rng_gauss(r), s->digits);
     if (p.open_price < min_price(s))
         p.open_price = min_price(s);
 
@@ -232,24 +229,31 @@ static int open_position(sim_market *m, account *a, int64_t open_ms, double shif
     double hi = a->scripted ? SCRIPT_NOTIONAL_MAX : NOTIONAL_MAX;
     double notional = a->balance * sim_rng_range(r, lo, hi);
     double per_lot = s->contract * (s->base_usd ? 1.0 : p.open_price);
-    p.volume = round_to(notional / per_lot, 2);
+    p.volume = sim_mkt_round(notional / per_lot, 2);
     p.volume = p.volume < MIN_LOT ? MIN_LOT : p.volume > MAX_LOT ? MAX_LOT : p.volume;
+    if (p.volume < opts->min_volume)
+        p.volume = opts->min_volume;
 
     double dir = p.side == SIM_SIDE_BUY ? 1.0 : -1.0;
     int want_sl = sim_rng_chance(r, P_STOP_LOSS) && !a->scripted;
     double sl = p.open_price - dir * step * sim_rng_range(r, STOP_MIN_SIGMAS, STOP_MAX_SIGMAS);
     int want_tp = sim_rng_chance(r, P_TAKE_PROFIT) && !a->scripted;
     double tp = p.open_price + dir * step * sim_rng_range(r, STOP_MIN_SIGMAS, STOP_MAX_SIGMAS);
-    p.stop_loss = want_sl && sl > min_price(s) ? round_to(sl, s->digits) : 0;
-    p.take_profit = want_tp && tp > min_price(s) ? round_to(tp, s->digits) : 0;
+    p.stop_loss = want_sl && sl > min_price(s) ? sim_mkt_round(sl, s->digits) : 0;
+    p.take_profit = want_tp && tp > min_price(s) ? sim_mkt_round(tp, s->digits) : 0;
 
     uint64_t k = sim_rng_below(r, MANUAL_ONE_IN);
     size_t strat = k == 0 ? MANUAL_STRATEGY : (size_t)(k % MANUAL_STRATEGY);
+    if (strat == MANUAL_STRATEGY && m->no_random_manual)
+        strat = 0; /* the draw is still made: same sequence as without the bot */
+    if (opts->manual)
+        strat = MANUAL_STRATEGY;
     p.magic = STRATEGIES[strat].magic;
-    snprintf(p.comment, sizeof p.comment, "%s", STRATEGIES[strat].comment);
-    p.commission = money(-COMMISSION_PER_LOT * p.volume);
+    snprintf(p.comment, sizeof p.comment, "%s",
+             opts->manual ? "manual" : STRATEGIES[strat].comment);
+    p.commission = sim_mkt_money(-COMMISSION_PER_LOT * p.volume);
     p.open_ms = open_ms;
-    mark_to_market(m, &p);
+    sim_mkt_mark(m, &p);
 
     sim_deal d = {.id = m->next_deal++,
                   .position_id = p.ticket,
@@ -263,16 +267,18 @@ static int open_position(sim_market *m, account *a, int64_t open_ms, double shif
                   .type = p.side == SIM_SIDE_BUY ? SIM_DEAL_BUY : SIM_DEAL_SELL,
                   .entry = SIM_ENTRY_IN};
     memcpy(d.comment, p.comment, sizeof d.comment);
-    deal_push(a, &d);
+    sim_mkt_deal_push(a, &d);
     p.open_ms = d.time_ms;
     a->pos[a->n_pos++] = p;
+    if (!opts->quiet)
+        tell(m, SIM_MARKET_OPENED, a, &a->pos[a->n_pos - 1], p.open_ms);
     return 0;
 }
 
-static int close_position(sim_market *m, account *a, size_t i, int64_t now_ms, const char *why,
-                          uint64_t *order_id)
+int sim_mkt_close(sim_market *m, sim_mkt_account *a, size_t i, int64_t now_ms, const char *why,
+                  bool notify, uint64_t *order_id)
 {
-    if (deal_reserve(m, a) != 0)
+    if (sim_mkt_deal_reserve(m, a) != 0)
         return -1;
     sim_position *p = &a->pos[i];
     sim_deal d = {.id = m->next_deal++,
@@ -282,17 +288,19 @@ static int close_position(sim_market *m, account *a, size_t i, int64_t now_ms, c
                   .magic = p->magic,
                   .volume = p->volume,
                   .price = p->current_price,
-                  .commission = money(-COMMISSION_PER_LOT * p->volume),
+                  .commission = sim_mkt_money(-COMMISSION_PER_LOT * p->volume),
                   .swap = p->swap,
                   .profit = p->profit,
                   .symbol = p->symbol,
                   .type = p->side == SIM_SIDE_BUY ? SIM_DEAL_SELL : SIM_DEAL_BUY,
                   .entry = SIM_ENTRY_OUT};
     snprintf(d.comment, sizeof d.comment, "%s", why);
-    deal_push(a, &d);
-    a->balance = money(a->balance + p->profit + p->swap + p->commission + d.commission);
+    sim_mkt_deal_push(a, &d);
+    a->balance = sim_mkt_money(a->balance + p->profit + p->swap + p->commission + d.commission);
     if (order_id)
         *order_id = d.order_id;
+    if (notify)
+        tell(m, SIM_MARKET_CLOSED, a, p, d.time_ms);
     memmove(p, p + 1, (a->n_pos - i - 1) * sizeof *p);
     a->n_pos--;
     return 0;
@@ -306,7 +314,7 @@ static double slide_depth(const sim_market *m)
 
 /* Marks the scripted account's positions against it until equity is on the
  * slide path; never in its favour, so realised losses keep it down. */
-static void script_slide(sim_market *m, account *a)
+static void script_slide(sim_market *m, sim_mkt_account *a)
 {
     double noise = SCRIPT_NOISE * sim_rng_gauss(&m->rng);
     double target = a->peak_equity * (1.0 - slide_depth(m) + noise);
@@ -322,7 +330,7 @@ static void script_slide(sim_market *m, account *a)
         double loss = excess * position_notional(p, p->current_price) / total;
         double move = loss / (p->volume * s->contract) * (s->base_usd ? p->current_price : 1.0);
         double price = p->current_price + (p->side == SIM_SIDE_BUY ? -move : move);
-        price = round_to(price, s->digits);
+        price = sim_mkt_round(price, s->digits);
         p->current_price = price < min_price(s) ? min_price(s) : price;
         p->profit = position_profit(p);
     }
@@ -334,6 +342,8 @@ static const char *exit_reason(sim_market *m, const sim_position *p, int bot_may
                                size_t buflen)
 {
     int bot_exit = sim_rng_chance(&m->rng, P_CLOSE);
+    if (p->held)
+        return NULL;
     int digits = SYMBOLS[p->symbol].digits;
     int buy = p->side == SIM_SIDE_BUY;
     double px = p->current_price;
@@ -348,18 +358,18 @@ static const char *exit_reason(sim_market *m, const sim_position *p, int bot_may
     return bot_exit && bot_may_exit ? "tradeops-bot exit" : NULL;
 }
 
-static int account_tick(sim_market *m, account *a, int64_t now_ms)
+static int account_tick(sim_market *m, sim_mkt_account *a, int64_t now_ms)
 {
     int rc = 0;
     int sliding = a->scripted && slide_depth(m) < SCRIPT_FLOOR;
     for (size_t i = 0; i < a->n_pos;) {
         sim_position *p = &a->pos[i];
-        mark_to_market(m, p);
+        sim_mkt_mark(m, p);
         if (m->ticks % SWAP_EVERY_TICKS == 0)
-            p->swap = money(p->swap - SWAP_PER_LOT * p->volume);
+            p->swap = sim_mkt_money(p->swap - SWAP_PER_LOT * p->volume);
         char buf[SIM_MARKET_COMMENT_LEN];
         const char *why = exit_reason(m, p, !sliding, buf, sizeof buf);
-        if (why && close_position(m, a, i, now_ms, why, NULL) == 0)
+        if (why && sim_mkt_close(m, a, i, now_ms, why, true, NULL) == 0)
             continue; /* the next position moved into slot i */
         if (why)
             rc = -1;
@@ -367,8 +377,8 @@ static int account_tick(sim_market *m, account *a, int64_t now_ms)
     }
     if (sliding && !a->halted)
         while (a->n_pos < SCRIPT_MIN_POSITIONS && rc == 0)
-            rc = open_position(m, a, now_ms, 0);
-    if (sim_rng_chance(&m->rng, P_OPEN) && !a->halted && open_position(m, a, now_ms, 0) != 0)
+            rc = sim_mkt_open(m, a, now_ms, 0, NULL);
+    if (sim_rng_chance(&m->rng, P_OPEN) && !a->halted && sim_mkt_open(m, a, now_ms, 0, NULL) != 0)
         rc = -1;
     if (a->scripted)
         script_slide(m, a);
@@ -386,7 +396,7 @@ int sim_market_tick(sim_market *m, int64_t now_ms)
         const sym_spec *s = &SYMBOLS[i];
         double p = m->price[i] + s->sigma_pips * s->pip * sim_rng_gauss(&m->rng) +
                    REVERT * (s->anchor - m->price[i]);
-        p = round_to(p, s->digits);
+        p = sim_mkt_round(p, s->digits);
         m->price[i] = p < min_price(s) ? min_price(s) : p;
     }
     for (size_t i = 0; i < m->n_accounts; i++)
@@ -397,7 +407,7 @@ int sim_market_tick(sim_market *m, int64_t now_ms)
 
 static int init_account(sim_market *m, size_t i, int64_t now_ms)
 {
-    account *a = &m->acc[i];
+    sim_mkt_account *a = &m->acc[i];
     a->scripted = i == SCRIPT_ACCOUNT;
     if (i < N_NAMES)
         snprintf(a->name, sizeof a->name, "Demo %s", NAMES[i]);
@@ -407,7 +417,7 @@ static int init_account(sim_market *m, size_t i, int64_t now_ms)
     uint64_t steps = (MAX_BALANCE - MIN_BALANCE) / BALANCE_STEP + 1;
     a->balance = MIN_BALANCE + BALANCE_STEP * (double)sim_rng_below(&m->rng, steps);
 
-    if (deal_reserve(m, a) != 0)
+    if (sim_mkt_deal_reserve(m, a) != 0)
         return -1;
     sim_deal dep = {.id = m->next_deal++,
                     .time_ms = now_ms - DEPOSIT_AGE_MS,
@@ -416,7 +426,7 @@ static int init_account(sim_market *m, size_t i, int64_t now_ms)
                     .type = SIM_DEAL_BALANCE,
                     .entry = SIM_ENTRY_NONE};
     snprintf(dep.comment, sizeof dep.comment, "Demo deposit");
-    deal_push(a, &dep);
+    sim_mkt_deal_push(a, &dep);
 
     uint64_t n =
         a->scripted ? SCRIPT_MIN_POSITIONS + 1 : sim_rng_below(&m->rng, INIT_MAX_POSITIONS + 1);
@@ -425,7 +435,7 @@ static int init_account(sim_market *m, size_t i, int64_t now_ms)
         int64_t t = now_ms - INIT_SPAN_MS + (int64_t)(k + 1) * slot -
                     (int64_t)sim_rng_below(&m->rng, (uint64_t)slot / 2);
         /* The scripted account starts flat so its slide is the script's alone. */
-        if (open_position(m, a, t, a->scripted ? 0 : INIT_SHIFT_SIGMAS) != 0)
+        if (sim_mkt_open(m, a, t, a->scripted ? 0 : INIT_SHIFT_SIGMAS, NULL) != 0)
             return -1;
     }
     a->peak_equity = account_equity(a);
@@ -446,6 +456,7 @@ sim_market *sim_market_new(const sim_market_config *cfg, int64_t now_ms, char *e
         return NULL;
     }
     m->n_accounts = cfg->accounts;
+    m->no_random_manual = cfg->no_random_manual;
     sim_rng_seed(&m->rng, cfg->seed);
     m->next_ticket = FIRST_TICKET;
     m->next_deal = FIRST_DEAL;
@@ -490,7 +501,7 @@ long sim_market_find(const sim_market *m, const char *id)
     if (strncmp(id, prefix, sizeof prefix - 1) != 0)
         return -1;
     const char *p = id + sizeof prefix - 1;
-    if (*p < '1' || *p > '9') /* no sign, no leading zero: one spelling per account */
+    if (*p < '1' || *p > '9') /* no sign, no leading zero: one spelling per sim_mkt_account */
         return -1;
     size_t v = 0;
     for (; *p; p++) {
@@ -503,32 +514,9 @@ long sim_market_find(const sim_market *m, const char *id)
     return (long)v - 1;
 }
 
-int sim_market_close(sim_market *m, size_t acc, const char *position_id, int64_t now_ms,
-                     uint64_t *order_id)
-{
-    if (!isdigit((unsigned char)position_id[0]))
-        return SIM_CLOSE_NOT_FOUND;
-    char *end;
-    errno = 0;
-    unsigned long long t = strtoull(position_id, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return SIM_CLOSE_NOT_FOUND;
-    account *a = &m->acc[acc];
-    for (size_t i = 0; i < a->n_pos; i++) {
-        if (a->pos[i].ticket != t)
-            continue;
-        if (close_position(m, a, i, now_ms, "closed by API", order_id) != 0)
-            return -1;
-        if (a->scripted)
-            a->halted = 1;
-        return SIM_CLOSE_DONE;
-    }
-    return SIM_CLOSE_NOT_FOUND;
-}
-
 void sim_market_info(const sim_market *m, size_t acc, sim_account_info *out)
 {
-    const account *a = &m->acc[acc];
+    const sim_mkt_account *a = &m->acc[acc];
     memset(out, 0, sizeof *out);
     snprintf(out->id, sizeof out->id, "demo-%zu", acc + 1);
     memcpy(out->name, a->name, sizeof out->name);
@@ -538,16 +526,16 @@ void sim_market_info(const sim_market *m, size_t acc, sim_account_info *out)
     for (size_t i = 0; i < a->n_pos; i++)
         margin += position_notional(&a->pos[i], a->pos[i].open_price) / LEVERAGE;
     double equity = account_equity(a);
-    out->balance = money(a->balance);
-    out->equity = money(equity);
-    out->margin = money(margin);
-    out->free_margin = money(equity - margin);
-    out->margin_level = out->margin > 0 ? money(equity / out->margin * 100.0) : 0;
+    out->balance = sim_mkt_money(a->balance);
+    out->equity = sim_mkt_money(equity);
+    out->margin = sim_mkt_money(margin);
+    out->free_margin = sim_mkt_money(equity - margin);
+    out->margin_level = out->margin > 0 ? sim_mkt_money(equity / out->margin * 100.0) : 0;
 }
 
 size_t sim_market_positions(const sim_market *m, size_t acc, sim_position *out)
 {
-    const account *a = &m->acc[acc];
+    const sim_mkt_account *a = &m->acc[acc];
     memcpy(out, a->pos, a->n_pos * sizeof *out);
     return a->n_pos;
 }
@@ -555,7 +543,7 @@ size_t sim_market_positions(const sim_market *m, size_t acc, sim_position *out)
 size_t sim_market_deals(const sim_market *m, size_t acc, int64_t from_ms, int64_t to_ms,
                         size_t offset, size_t limit, sim_deal *out)
 {
-    const account *a = &m->acc[acc];
+    const sim_mkt_account *a = &m->acc[acc];
     size_t lo = 0, hi = a->n_deals;
     while (lo < hi) { /* first deal at or after from_ms */
         size_t mid = lo + (hi - lo) / 2;
@@ -583,4 +571,22 @@ const char *sim_market_symbol_name(int symbol)
 int sim_market_symbol_digits(int symbol)
 {
     return symbol >= 0 && symbol < N_SYMBOLS ? SYMBOLS[symbol].digits : 0;
+}
+
+int sim_market_symbol_count(void)
+{
+    return N_SYMBOLS;
+}
+
+int64_t sim_market_bot_magic(uint64_t pick)
+{
+    return STRATEGIES[pick % MANUAL_STRATEGY].magic;
+}
+
+const char *sim_market_strategy_name(int64_t magic)
+{
+    for (size_t i = 0; i < sizeof STRATEGIES / sizeof STRATEGIES[0]; i++)
+        if (STRATEGIES[i].magic == magic)
+            return STRATEGIES[i].name;
+    return NULL;
 }

@@ -28,6 +28,9 @@ typedef struct sim_market sim_market;
 typedef struct sim_market_config {
     size_t accounts; /* 1..SIM_MARKET_MAX_ACCOUNTS */
     uint64_t seed;
+    /* The bot is on (--pg): every position the strategy opens is the bot's,
+     * so manual trades (magic 0) come from the manual_trade scenario only. */
+    bool no_random_manual;
 } sim_market_config;
 
 enum sim_side { SIM_SIDE_BUY = 0, SIM_SIDE_SELL };
@@ -42,6 +45,7 @@ typedef struct sim_position {
     double stop_loss, take_profit; /* 0 when unset, as in MT5 */
     double swap, commission, profit;
     char comment[SIM_MARKET_COMMENT_LEN];
+    bool held; /* a scenario holds it: no strategy exit, no SL/TP trigger */
 } sim_position;
 
 enum sim_deal_type { SIM_DEAL_BUY = 0, SIM_DEAL_SELL, SIM_DEAL_BALANCE };
@@ -85,7 +89,8 @@ long sim_market_find(const sim_market *m, const char *id);
  * could not be recorded did not happen). */
 int sim_market_tick(sim_market *m, int64_t now_ms);
 
-/* Closes position_id (decimal ticket) of account acc at the current price.
+/* Closes position_id (decimal ticket) of account acc at the current price,
+ * as the trade route asks (the observer is told; sim_market_ops.c).
  * Returns SIM_CLOSE_DONE with the closing order's ticket in *order_id,
  * SIM_CLOSE_NOT_FOUND, or -1 when memory ran out. */
 int sim_market_close(sim_market *m, size_t acc, const char *position_id, int64_t now_ms,
@@ -104,5 +109,58 @@ size_t sim_market_deals(const sim_market *m, size_t acc, int64_t from_ms, int64_
 /* Symbol table: name and price decimals; NULL / 0 for a bad index. */
 const char *sim_market_symbol_name(int symbol);
 int sim_market_symbol_digits(int symbol);
+int sim_market_symbol_count(void);
+/* The strategy name the bot records for a magic number ("trend-a"), or NULL
+ * for a magic the simulator's strategy never uses. */
+const char *sim_market_strategy_name(int64_t magic);
+/* One of the bot strategies' magic numbers: pick modulo how many there are. */
+int64_t sim_market_bot_magic(uint64_t pick);
+
+/* ---- The observer (the bot) and scenarios' changes: sim_market_ops.c ---- */
+
+enum sim_market_event_kind { SIM_MARKET_OPENED = 0, SIM_MARKET_CLOSED };
+
+/* pos is the position as opened, or as it was just before it closed; valid
+ * only during the call. */
+typedef struct sim_market_event {
+    enum sim_market_event_kind kind;
+    size_t account;
+    const sim_position *pos;
+    int64_t at_ms;
+} sim_market_event;
+
+/* Called under the world mutex for each open and close the strategy, a
+ * stop or target, or the trade route makes (never for a scenario's quiet
+ * changes below). It must not call back into the market. */
+typedef void (*sim_market_observer)(void *ctx, const sim_market_event *ev);
+void sim_market_observe(sim_market *m, sim_market_observer fn, void *ctx);
+
+/* Copies open position ticket of acc into *out; false when it is not open. */
+bool sim_market_position(const sim_market *m, size_t acc, uint64_t ticket, sim_position *out);
+/* Sets or clears a position's held flag; -1 when it is not open. */
+int sim_market_hold(sim_market *m, size_t acc, uint64_t ticket, bool held);
+bool sim_market_halted(const sim_market *m, size_t acc);
+
+enum sim_open_kind { SIM_OPEN_BOT = 0, SIM_OPEN_MANUAL };
+/* Opens a position now: SIM_OPEN_BOT as the strategy would, observer told;
+ * SIM_OPEN_MANUAL with magic 0 and comment "manual", observer not told. At
+ * least min_volume lots. Returns 0 with *ticket; 1 when the account is full
+ * or its bot halted (err says which); -1 out of memory. */
+int sim_market_open_now(sim_market *m, size_t acc, enum sim_open_kind kind, double min_volume,
+                        int64_t now_ms, uint64_t *ticket, char *err, size_t errlen);
+/* Closes ticket with an OUT deal commented comment, observer not told.
+ * SIM_CLOSE_DONE, SIM_CLOSE_NOT_FOUND or -1 out of memory. */
+int sim_market_close_quietly(sim_market *m, size_t acc, uint64_t ticket, const char *comment,
+                             int64_t now_ms);
+/* Closes volume lots of ticket (less than it holds) with an OUT deal; the
+ * rest stays open. Observer not told. SIM_CLOSE_DONE, SIM_CLOSE_NOT_FOUND
+ * or -1 out of memory. */
+int sim_market_reduce(sim_market *m, size_t acc, uint64_t ticket, double volume,
+                      const char *comment, int64_t now_ms);
+/* Sets ticket's stop loss and take profit (0 = unset), observer not told.
+ * 0, or -1 when it is not open. */
+int sim_market_set_stops(sim_market *m, size_t acc, uint64_t ticket, double sl, double tp);
+/* A ticket no position will ever have (the counter moves past it). */
+uint64_t sim_market_reserve_ticket(sim_market *m);
 
 #endif

@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "clock.h"
+#include "sim_bot.h"
 #include "sim_json.h"
+#include "sim_scenario.h"
 #include "sim_time.h"
 
 #define MAX_SEGMENTS 8
@@ -31,7 +33,8 @@ static const struct {
 } CONTROL[] = {
     {"faults", SIM_STAT_SIM_FAULTS, "GET, POST"}, {"pause", SIM_STAT_SIM_PAUSE, "POST"},
     {"resume", SIM_STAT_SIM_RESUME, "POST"},      {"tick", SIM_STAT_SIM_TICK, "POST"},
-    {"stats", SIM_STAT_SIM_STATS, "GET"},
+    {"stats", SIM_STAT_SIM_STATS, "GET"},         {"scenario", SIM_STAT_SIM_SCENARIO, "POST"},
+    {"scenarios", SIM_STAT_SIM_SCENARIOS, "GET"},
 };
 
 static const struct {
@@ -321,6 +324,119 @@ static void tick(sim_world *w, const sim_request *rq, sim_reply *out)
         reply_ok(out, clock_state(w));
 }
 
+/* The bot's and the scenarios' counters join the world's when the bot is
+ * on; without --pg the reply is what it always was. */
+static void stats(sim_world *w, sim_reply *out)
+{
+    cJSON *o = sim_world_stats_json(w);
+    sim_bot *bot = sim_world_bot(w);
+    sim_scenarios *sc = sim_world_scenarios(w);
+    if (o && bot) {
+        cJSON *b = sim_bot_stats_json(bot);
+        cJSON *s = sc ? sim_scenarios_stats_json(sc) : NULL;
+        bool ok = b && cJSON_AddItemToObject(o, "bot", b);
+        if (!ok)
+            cJSON_Delete(b);
+        if (ok && sc) {
+            ok = s && cJSON_AddItemToObject(o, "scenarios", s);
+            if (!ok)
+                cJSON_Delete(s);
+        }
+        if (!ok) {
+            cJSON_Delete(o);
+            o = NULL;
+        }
+    }
+    if (!o)
+        reply_error(out, 500, "InternalError", "out of memory");
+    else
+        reply_ok(out, o);
+}
+
+/* An optional ticket: a string, or a whole number; "" into buf when absent.
+ * -1 for any other type. */
+static int ticket_field(const cJSON *body, char *buf, size_t buflen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "position");
+    buf[0] = '\0';
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (cJSON_IsString(v)) {
+        snprintf(buf, buflen, "%s", v->valuestring);
+        return 0;
+    }
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e18 &&
+        v->valuedouble == floor(v->valuedouble)) {
+        snprintf(buf, buflen, "%.0f", v->valuedouble);
+        return 0;
+    }
+    return -1;
+}
+
+static void scenario(sim_world *w, const sim_request *rq, sim_reply *out)
+{
+    sim_scenarios *scs = sim_world_scenarios(w);
+    if (!scs) {
+        reply_error(out, 400, "ValidationError",
+                    "scenarios need the bot: start tradeops-sim with --pg CONNINFO");
+        return;
+    }
+    cJSON *body = body_object(rq, out);
+    if (!body)
+        return;
+    const cJSON *account = cJSON_GetObjectItemCaseSensitive(body, "account");
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(body, "kind");
+    const cJSON *action = cJSON_GetObjectItemCaseSensitive(body, "action");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "id");
+    char position[SIM_ROUTES_SEGMENT_LEN];
+    bool start = cJSON_IsString(action) && strcmp(action->valuestring, "start") == 0;
+    bool end = cJSON_IsString(action) && strcmp(action->valuestring, "end") == 0;
+    char err[320];
+    sim_scenario sc;
+    if (!cJSON_IsString(account)) {
+        reply_error(out, 400, "ValidationError", "account must be a string such as \"demo-2\"");
+    } else if (!cJSON_IsString(kind)) {
+        reply_error(out, 400, "ValidationError",
+                    "kind must be a string: stop_out, manual_trade, partial_close, sl_moved, "
+                    "tp_moved or never_opened");
+    } else if (!start && !end) {
+        reply_error(out, 400, "ValidationError", "action must be \"start\" or \"end\"");
+    } else if (ticket_field(body, position, sizeof position) != 0) {
+        reply_error(out, 400, "ValidationError",
+                    "position must be a ticket, as a string such as \"46648037\"");
+    } else if (id && !(cJSON_IsNumber(id) && id->valuedouble >= 1 && id->valuedouble < 1e15 &&
+                       id->valuedouble == floor(id->valuedouble))) {
+        reply_error(out, 400, "ValidationError",
+                    "id must be a scenario id (a whole number from 1)");
+    } else if (start && id) {
+        reply_error(out, 400, "ValidationError",
+                    "id is for ending a scenario; leave it out to start one");
+    } else {
+        const char *pos = position[0] ? position : NULL;
+        int rc = start ? sim_scenarios_start(scs, account->valuestring, kind->valuestring, pos,
+                                             clock_now_ms(), &sc, err, sizeof err)
+                       : sim_scenarios_end(scs, account->valuestring, kind->valuestring,
+                                           id ? (long)id->valuedouble : 0, pos, clock_now_ms(), &sc,
+                                           err, sizeof err);
+        if (rc != 0)
+            reply_error(out, 400, "ValidationError", "%s", err);
+        else
+            reply_ok(out, sim_scenario_json(&sc, start ? "active" : "ended"));
+    }
+    cJSON_Delete(body);
+}
+
+static void scenarios(sim_world *w, sim_reply *out)
+{
+    sim_scenarios *scs = sim_world_scenarios(w);
+    if (!scs) {
+        reply_error(out, 400, "ValidationError",
+                    "scenarios need the bot: start tradeops-sim with --pg CONNINFO");
+        return;
+    }
+    reply_ok(out, sim_scenarios_json(scs));
+}
+
 static bool method_allowed(const char *allowed, const char *method)
 {
     size_t n = strlen(method);
@@ -357,7 +473,9 @@ void sim_routes_handle(sim_world *w, const sim_route_match *m, const sim_request
     case SIM_STAT_SIM_PAUSE: pause_resume(w, true, out); break;
     case SIM_STAT_SIM_RESUME: pause_resume(w, false, out); break;
     case SIM_STAT_SIM_TICK: tick(w, rq, out); break;
-    case SIM_STAT_SIM_STATS: reply_ok(out, sim_world_stats_json(w)); break;
+    case SIM_STAT_SIM_STATS: stats(w, out); break;
+    case SIM_STAT_SIM_SCENARIO: scenario(w, rq, out); break;
+    case SIM_STAT_SIM_SCENARIOS: scenarios(w, out); break;
     default: reply_error(out, 404, "NotFoundError", "no route for %.200s", rq->path); break;
     }
 }

@@ -9,6 +9,8 @@
  * Control routes (never faulted, so a test can always steer):
  *   GET|POST /_sim/faults   POST /_sim/pause   POST /_sim/resume
  *   POST /_sim/tick {"count":N}   GET /_sim/stats
+ *   POST /_sim/scenario {"account","kind","action":"start"|"end"[,"position"][,"id"]}
+ *   GET  /_sim/scenarios   (the active ones; see sim_scenario.h)
  *
  * No HTTP library here: the caller passes the request's parts and sends the
  * reply. Threads: called from any connection thread; state is reached only

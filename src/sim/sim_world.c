@@ -31,6 +31,8 @@ static const char *const STAT_NAMES[SIM_STAT_COUNT] = {
     [SIM_STAT_SIM_RESUME] = "_sim/resume",
     [SIM_STAT_SIM_TICK] = "_sim/tick",
     [SIM_STAT_SIM_STATS] = "_sim/stats",
+    [SIM_STAT_SIM_SCENARIO] = "_sim/scenario",
+    [SIM_STAT_SIM_SCENARIOS] = "_sim/scenarios",
     [SIM_STAT_UNKNOWN_ROUTE] = "unknown",
     [SIM_STAT_UNAUTHORIZED] = "unauthorized",
     [SIM_STAT_FAULT_DROP] = "drop",
@@ -55,6 +57,8 @@ struct sim_world {
     sim_faults faults;
     sim_rng fault_rng;
     uint64_t stats[SIM_STAT_COUNT];
+    sim_bot *bot;             /* set before start, read-only after */
+    sim_scenarios *scenarios; /* likewise */
 };
 
 static void timespec_add_ms(struct timespec *ts, long ms)
@@ -190,6 +194,30 @@ void sim_world_free(sim_world *w)
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->mu);
     free(w);
+}
+
+void sim_world_attach(sim_world *w, sim_bot *bot, sim_scenarios *scenarios)
+{
+    w->bot = bot;
+    w->scenarios = scenarios;
+}
+
+sim_bot *sim_world_bot(const sim_world *w)
+{
+    return w->bot;
+}
+
+sim_scenarios *sim_world_scenarios(const sim_world *w)
+{
+    return w->scenarios;
+}
+
+bool sim_world_stopping(sim_world *w)
+{
+    pthread_mutex_lock(&w->mu);
+    bool s = w->stopping;
+    pthread_mutex_unlock(&w->mu);
+    return s;
 }
 
 void sim_world_lock(sim_world *w)

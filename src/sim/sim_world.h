@@ -9,7 +9,11 @@
  * positions through sim_world_lock/sim_world_market/sim_world_unlock and
  * use the other functions, which take the mutex themselves. Hold the lock
  * only to copy or change state; render and send outside it.
- * sim_world_new/start/stop/free belong to the main thread.
+ * sim_world_new/start/stop/free and sim_world_attach belong to the main
+ * thread. The bot (sim_bot.h) and the scenarios (sim_scenario.h) are
+ * attached before start and read-only after; the scenarios' state is
+ * guarded by this same mutex, the bot's queue by the bot's own (taken
+ * after this one, never before).
  */
 #ifndef TRADEOPS_SIM_WORLD_H
 #define TRADEOPS_SIM_WORLD_H
@@ -38,6 +42,8 @@ enum sim_stat {
     SIM_STAT_SIM_RESUME,
     SIM_STAT_SIM_TICK,
     SIM_STAT_SIM_STATS,
+    SIM_STAT_SIM_SCENARIO,
+    SIM_STAT_SIM_SCENARIOS,
     SIM_STAT_UNKNOWN_ROUTE,
     SIM_STAT_ROUTES, /* not a counter: the number of route counters */
     SIM_STAT_UNAUTHORIZED = SIM_STAT_ROUTES,
@@ -54,6 +60,8 @@ enum sim_stat {
 };
 
 typedef struct sim_world sim_world;
+typedef struct sim_bot sim_bot;
+typedef struct sim_scenarios sim_scenarios;
 
 typedef struct sim_world_config {
     sim_market_config market;
@@ -69,6 +77,13 @@ int sim_world_start(sim_world *w, char *err, size_t errlen);
  * it, sleeps return at once. Safe to call twice or without start. */
 void sim_world_stop(sim_world *w);
 void sim_world_free(sim_world *w);
+
+/* Attaches the bot and the scenarios (either may be NULL). Before start. */
+void sim_world_attach(sim_world *w, sim_bot *bot, sim_scenarios *scenarios);
+sim_bot *sim_world_bot(const sim_world *w);
+sim_scenarios *sim_world_scenarios(const sim_world *w);
+/* True once sim_world_stop has begun. */
+bool sim_world_stopping(sim_world *w);
 
 void sim_world_lock(sim_world *w);
 void sim_world_unlock(sim_world *w);
