@@ -11,7 +11,6 @@
  * reconciler does (by position id; side, volume, SL, TP).
  */
 #include <criterion/criterion.h>
-#include <curl/curl.h>
 #include <libpq-fe.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,7 +26,6 @@
 
 #define N_ACCOUNTS 6
 #define SEED "7"
-#define HTTP_TIMEOUT_MS 10000L
 #define BOT_WAIT_MS 15000
 #define DEMO_WAIT_MS 20000
 #define WARM_TICKS "{\"count\":20}"
@@ -66,52 +64,14 @@ static void teardown(void)
 
 /* ---- HTTP ---- */
 
-typedef struct buf {
-    char *p;
-    size_t n;
-} buf;
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-    buf *b = arg;
-    size_t n = size * nmemb;
-    char *np = realloc(b->p, b->n + n + 1);
-    if (!np)
-        return 0;
-    memcpy(np + b->n, data, n);
-    b->p = np;
-    b->n += n;
-    b->p[b->n] = '\0';
-    return n;
-}
-
 /* The reply's JSON (caller deletes); *status gets the HTTP status. */
 static cJSON *http(const char *method, const char *path, const char *body, long *status)
 {
-    char url[512], auth[128];
-    snprintf(url, sizeof url, "%s%s", sim.url, path);
-    snprintf(auth, sizeof auth, "auth-token: %s", sim.token);
-    CURL *c = curl_easy_init();
-    cr_assert_not_null(c, "curl_easy_init");
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    h = curl_slist_append(h, "Content-Type: application/json");
-    buf b = {0};
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, HTTP_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
-    cJSON *j = b.p ? cJSON_Parse(b.p) : NULL;
-    cr_assert_not_null(j, "%s %s: reply is not JSON: %.200s", method, path, b.p ? b.p : "");
-    free(b.p);
+    char *reply = th_sim_request(&sim, method, path, body, status);
+    cr_assert_not_null(reply, "%s %s: no reply (see stderr)", method, path);
+    cJSON *j = cJSON_Parse(reply);
+    cr_assert_not_null(j, "%s %s: reply is not JSON: %.200s", method, path, reply);
+    free(reply);
     return j;
 }
 
