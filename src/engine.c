@@ -170,7 +170,7 @@ engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *
     latency_init(&e->lat);
     atomic_init(&e->stop, false);
     pthread_mutex_init(&e->lock, NULL);
-    pthread_cond_init(&e->wake, NULL);
+    clock_cond_init_mono(&e->wake);
     e->pg = pg_connect(cfg->pg_url, err, errlen);
     if (!e->pg) {
         engine_free(e);
@@ -364,18 +364,10 @@ static void *poller_main(void *arg)
             fprintf(stderr, "tradeops: poll cycle failed: %s\n", err);
         int64_t next = t0 + e->cfg->poll_interval_ms;
         pthread_mutex_lock(&e->lock);
-        while (!atomic_load(&e->stop) && clock_mono_ms() < next) {
-            int64_t left = next - clock_mono_ms();
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += left / 1000;
-            ts.tv_nsec += (left % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&e->wake, &e->lock, &ts);
-        }
+        struct timespec deadline = clock_mono_deadline(next);
+        while (!atomic_load(&e->stop) &&
+               pthread_cond_timedwait(&e->wake, &e->lock, &deadline) == 0)
+            ;
         pthread_mutex_unlock(&e->lock);
     }
     return NULL;

@@ -60,7 +60,7 @@ reconciler *reconciler_new(const config *cfg, const operator_id *scope, model *m
     r->scope = scope;
     r->m = m;
     pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->wake, NULL);
+    clock_cond_init_mono(&r->wake);
     return r;
 }
 
@@ -284,18 +284,10 @@ static void *reconciler_main(void *arg)
         }
         publish(r, &r->last);
         pthread_mutex_lock(&r->lock);
-        while (!r->stop && !r->poked && clock_mono_ms() < next) {
-            int64_t left = next - clock_mono_ms();
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += left / 1000;
-            ts.tv_nsec += (left % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&r->wake, &r->lock, &ts);
-        }
+        struct timespec deadline = clock_mono_deadline(next);
+        while (!r->stop && !r->poked &&
+               pthread_cond_timedwait(&r->wake, &r->lock, &deadline) == 0)
+            ;
     }
     pthread_mutex_unlock(&r->lock);
     return NULL;
