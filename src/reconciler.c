@@ -79,7 +79,9 @@ static int renew_trackers(reconciler *r, const recon_input *in)
     for (size_t i = 0; i < in->n_accounts; i++) {
         snprintf(nt[i].id, sizeof nt[i].id, "%s", in->accounts[i].id);
         account_tracker *old =
-            bsearch(nt[i].id, r->trackers, r->n_trackers, sizeof *r->trackers, cmp_tracker);
+            r->n_trackers ? bsearch(nt[i].id, r->trackers, r->n_trackers, sizeof *r->trackers,
+                                    cmp_tracker)
+                          : NULL; /* bsearch may not be given a NULL array */
         if (old) {
             nt[i].t = old->t;
             memset(&old->t, 0, sizeof old->t);
