@@ -39,6 +39,7 @@ struct reconciler {
     account_tracker *trackers; /* sorted by id */
     size_t n_trackers;
     reconciler_stats last;
+    int64_t last_pass_ms; /* wall time of the last pass that succeeded, 0 before */
     char error[200];
 
     pthread_t thread;
@@ -198,7 +199,7 @@ static void publish(reconciler *r, const reconciler_stats *st)
         snprintf(set->error, sizeof set->error, "%s", r->error);
     }
     set->passes = st->passes;
-    set->last_pass_ms = r->last.passes ? clock_now_ms() : 0;
+    set->last_pass_ms = r->last_pass_ms;
     set->accounts_checked = st->accounts_checked;
     set->accounts_skipped_stale = st->accounts_skipped_stale;
     model_publish_recon(r->m, set);
@@ -248,6 +249,7 @@ done:
 fail:
     if (rc == 0) {
         r->last = st;
+        r->last_pass_ms = clock_now_ms();
         r->error[0] = '\0';
     } else {
         snprintf(r->error, sizeof r->error, "%s", err);
