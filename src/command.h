@@ -24,7 +24,12 @@
 #include "auth.h"
 
 enum command_kind {
-    CMD_RECON_RESOLVE = 0,  /* target_id: recon_log id; note required */
+    CMD_RECON_RESOLVE = 0,  /* target_id: recon_log id; note required (oncall) */
+    CMD_ALERT_ACK,          /* target_id: alerts id; note optional (oncall) */
+    CMD_GUARD_ABORT,        /* account (or target_id: an alert of that account); reason
+                               required; refused once the close has started (oncall) */
+    CMD_GUARD_CLOSE_ALL,    /* account; close every position now; note optional (admin) */
+    CMD_GUARD_REARM,        /* account; a closed or aborted guard guards again (admin) */
     CMD_KIND_COUNT
 };
 
@@ -34,6 +39,7 @@ typedef struct command {
     uint64_t seq;           /* the submitter's number, echoed in the result */
     enum command_kind kind;
     int64_t target_id;
+    char account[64];       /* for account-wide commands ("" otherwise) */
     char note[COMMAND_NOTE_MAX + 1]; /* untrusted text, checked by command_execute */
 } command;
 

@@ -21,6 +21,7 @@ struct model {
     pthread_mutex_t lock;
     model_snapshot *current;
     recon_set *recon;       /* latest set, one reference held */
+    alert_set *alerts;      /* likewise */
     uint64_t generation;
     int wake_fd;
 };
@@ -45,6 +46,7 @@ void model_free(model *m)
         return;
     model_release(m->current);
     recon_set_release(m->recon);
+    alert_set_release(m->alerts);
     close(m->wake_fd);
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -58,13 +60,17 @@ static void wake(model *m)
         ;
 }
 
-/* Caller holds m->lock. */
+/* Caller holds m->lock. Gives snap the latest sets it does not carry yet. */
 static void attach_recon(model *m, model_snapshot *snap)
 {
-    if (snap->recon || !m->recon)
-        return;
-    atomic_fetch_add(&m->recon->refs, 1);
-    snap->recon = m->recon;
+    if (!snap->recon && m->recon) {
+        atomic_fetch_add(&m->recon->refs, 1);
+        snap->recon = m->recon;
+    }
+    if (!snap->alerts && m->alerts) {
+        atomic_fetch_add(&m->alerts->refs, 1);
+        snap->alerts = m->alerts;
+    }
 }
 
 void model_publish(model *m, model_snapshot *snap)
@@ -113,14 +119,14 @@ static model_snapshot *snapshot_copy(const model_snapshot *src)
     return s;
 }
 
-int model_publish_recon(model *m, recon_set *set)
+/* Publishes a copy of the current snapshot carrying the latest sets.
+ * Called with m->lock held, which it releases; the copy is made under the
+ * lock so no poller publish can slip between reading the accounts and
+ * replacing them. It costs a memcpy of the positions each time a set
+ * changes (seconds apart). -1 when out of memory: the next poller publish
+ * carries the set. */
+static int republish_locked(model *m)
 {
-    /* The copy is made under the lock so no poller publish can slip between
-     * reading the accounts and replacing them. It costs a memcpy of the
-     * positions every reconciliation pass (seconds apart). */
-    pthread_mutex_lock(&m->lock);
-    recon_set *old_set = m->recon;
-    m->recon = set;
     model_snapshot *old = m->current;
     model_snapshot *snap = snapshot_copy(old);
     if (snap) {
@@ -129,12 +135,31 @@ int model_publish_recon(model *m, recon_set *set)
         m->current = snap;
     }
     pthread_mutex_unlock(&m->lock);
-    recon_set_release(old_set);
     if (!snap)
-        return -1; /* out of memory: the next poller publish carries the set */
+        return -1;
     model_release(old);
     wake(m);
     return 0;
+}
+
+int model_publish_recon(model *m, recon_set *set)
+{
+    pthread_mutex_lock(&m->lock);
+    recon_set *old_set = m->recon;
+    m->recon = set;
+    int rc = republish_locked(m);
+    recon_set_release(old_set);
+    return rc;
+}
+
+int model_publish_alerts(model *m, alert_set *set)
+{
+    pthread_mutex_lock(&m->lock);
+    alert_set *old_set = m->alerts;
+    m->alerts = set;
+    int rc = republish_locked(m);
+    alert_set_release(old_set);
+    return rc;
 }
 
 model_snapshot *model_acquire(model *m)
@@ -196,6 +221,7 @@ void model_snapshot_free(model_snapshot *snap)
         free(snap->accounts[i].positions);
     free(snap->accounts);
     recon_set_release(snap->recon);
+    alert_set_release(snap->alerts);
     free(snap);
 }
 
@@ -223,6 +249,57 @@ void recon_set_release(const recon_set *set)
         free(r->rows);
         free(r);
     }
+}
+
+alert_set *alert_set_new(size_t n_rows, size_t n_guards, size_t n_audit)
+{
+    alert_set *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->rows = n_rows ? calloc(n_rows, sizeof *a->rows) : NULL;
+    a->guards = n_guards ? calloc(n_guards, sizeof *a->guards) : NULL;
+    a->audit = n_audit ? calloc(n_audit, sizeof *a->audit) : NULL;
+    if ((n_rows && !a->rows) || (n_guards && !a->guards) || (n_audit && !a->audit)) {
+        free(a->rows);
+        free(a->guards);
+        free(a->audit);
+        free(a);
+        return NULL;
+    }
+    a->n_rows = n_rows;
+    a->n_guards = n_guards;
+    a->n_audit = n_audit;
+    atomic_init(&a->refs, 1);
+    return a;
+}
+
+void alert_set_release(const alert_set *set)
+{
+    alert_set *a = (alert_set *)set; /* the count is the one mutable field */
+    if (a && atomic_fetch_sub(&a->refs, 1) == 1) {
+        free(a->rows);
+        free(a->guards);
+        free(a->audit);
+        free(a);
+    }
+}
+
+const guard_row *alert_set_guard(const alert_set *set, const char *account)
+{
+    if (!set)
+        return NULL;
+    size_t lo = 0, hi = set->n_guards;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(set->guards[mid].account, account);
+        if (c == 0)
+            return &set->guards[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
 }
 
 int64_t account_age_ms(const account_view *a, int64_t now_ms)
@@ -305,4 +382,44 @@ int recon_kind_parse(const char *s, enum recon_kind *k)
             return 0;
         }
     return -1;
+}
+
+static const char *const SEVERITY_NAMES[ALERT_SEVERITY_COUNT] = {"info", "warning", "critical"};
+static const char *const ALERT_STATE_NAMES[ALERT_STATE_COUNT] = {"open", "acknowledged",
+                                                                  "resolved"};
+
+static int name_index(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *alert_severity_name(enum alert_severity s)
+{
+    return (unsigned)s < ALERT_SEVERITY_COUNT ? SEVERITY_NAMES[s] : "unknown";
+}
+
+int alert_severity_parse(const char *s, enum alert_severity *out)
+{
+    int i = name_index(SEVERITY_NAMES, ALERT_SEVERITY_COUNT, s);
+    if (i < 0)
+        return -1;
+    *out = (enum alert_severity)i;
+    return 0;
+}
+
+const char *alert_state_name(enum alert_state s)
+{
+    return (unsigned)s < ALERT_STATE_COUNT ? ALERT_STATE_NAMES[s] : "unknown";
+}
+
+int alert_state_parse(const char *s, enum alert_state *out)
+{
+    int i = name_index(ALERT_STATE_NAMES, ALERT_STATE_COUNT, s);
+    if (i < 0)
+        return -1;
+    *out = (enum alert_state)i;
+    return 0;
 }

@@ -127,6 +127,74 @@ typedef struct recon_set {
     char error[200];        /* last problem of the reconciler, "" if none */
 } recon_set;
 
+/* Alerts, guards and the recent audit log, published by the watcher
+ * (watcher.h) from PostgreSQL, so every instance shows the same state
+ * whichever instance acts. Strings come from outside or from operators:
+ * sanitise before printing. */
+enum alert_severity { ALERT_INFO = 0, ALERT_WARNING, ALERT_CRITICAL, ALERT_SEVERITY_COUNT };
+enum alert_state { ALERT_OPEN = 0, ALERT_ACKED, ALERT_RESOLVED, ALERT_STATE_COUNT };
+
+typedef struct alert_row {
+    int64_t id;
+    char kind[48];          /* "guard.countdown", "broker.link_down", ... */
+    enum alert_severity severity;
+    enum alert_state state;
+    char account[64];       /* "" when not about one account */
+    char title[200];
+    char details[400];      /* details as compact JSON */
+    int64_t raised_ms, last_seen_ms;
+    int64_t acked_ms, resolved_ms; /* 0 when not */
+    int count;
+    char acked_by[64], resolved_by[64];
+    char note[256];
+} alert_row;
+
+/* One account's guard as its owner last wrote it. */
+typedef struct guard_row {
+    char account[64];
+    char state[16];         /* guard_state_name(): "ok", "countdown", ... */
+    int level;              /* warning levels reached */
+    double equity, floor, daily_floor; /* NAN when unknown */
+    double used;            /* fraction of the allowance used, NAN when unknown */
+    char rule[16];          /* "max_loss", "daily_loss", "" */
+    char mode[24];          /* "trailing_intraday", ... */
+    double max_loss_pct;
+    int countdown_s;        /* -1: alert only */
+    int64_t countdown_ends_ms; /* 0 unless counting down */
+    int64_t data_ms;        /* when the data it judged was fetched, 0 if never */
+    int64_t evaluated_ms;
+    char owner[64];         /* the instance acting for the account, "" if none */
+    char why[200];
+    char aborted_by[64], abort_reason[256];
+} guard_row;
+
+typedef struct audit_row {
+    int64_t id;
+    int64_t at_ms;
+    char os_user[64];
+    char role[16];
+    char source[64];
+    char action[48];
+    char target[160];
+    char reason[256];
+    char outcome[12];       /* ok, refused, failed */
+} audit_row;
+
+typedef struct alert_set {
+    atomic_int refs;
+    alert_row *rows;        /* active (open, acknowledged) first by severity, then recent resolved */
+    size_t n_rows;
+    size_t n_open;          /* state open (not acknowledged) */
+    size_t n_active;        /* open or acknowledged */
+    size_t n_critical;      /* active and critical */
+    guard_row *guards;      /* sorted by account */
+    size_t n_guards;
+    audit_row *audit;       /* newest first */
+    size_t n_audit;
+    int64_t loaded_ms;      /* when it was read, 0 before */
+    char error[200];        /* the watcher's last problem, "" if none */
+} alert_set;
+
 typedef struct latency_summary {
     double p50, p95, p99;   /* milliseconds, NAN when no samples */
     uint64_t count;
@@ -144,6 +212,7 @@ typedef struct model_snapshot {
     latency_summary poll_latency;
     uint64_t poll_cycles;
     const recon_set *recon;      /* NULL before the reconciler's first pass */
+    const alert_set *alerts;     /* NULL before the watcher's first load */
 } model_snapshot;
 
 typedef struct model model;
@@ -160,6 +229,9 @@ void model_publish(model *m, model_snapshot *snap);
  * the latest set too. */
 int model_publish_recon(model *m, recon_set *set);
 
+/* The same for the watcher's alert set. */
+int model_publish_alerts(model *m, alert_set *set);
+
 /* Current snapshot with a reference held, or NULL before the first publish. */
 model_snapshot *model_acquire(model *m);
 void model_release(model_snapshot *snap);
@@ -175,6 +247,17 @@ void model_snapshot_free(model_snapshot *snap);
 
 recon_set *recon_set_new(size_t n_rows);
 void recon_set_release(const recon_set *set);
+
+/* All three arrays allocated (zeroed) with the given lengths. */
+alert_set *alert_set_new(size_t n_rows, size_t n_guards, size_t n_audit);
+void alert_set_release(const alert_set *set);
+/* The guard row of account, or NULL. */
+const guard_row *alert_set_guard(const alert_set *set, const char *account);
+
+const char *alert_severity_name(enum alert_severity s); /* "info", "warning", "critical" */
+int alert_severity_parse(const char *s, enum alert_severity *out);
+const char *alert_state_name(enum alert_state s);       /* "open", "acknowledged", "resolved" */
+int alert_state_parse(const char *s, enum alert_state *out);
 
 /* Age of an account's data in ms at time now_ms; INT64_MAX if never. */
 int64_t account_age_ms(const account_view *a, int64_t now_ms);
