@@ -14,6 +14,8 @@
 #define MAX_LATENCY_MS 600000L /* ten minutes: past any client's timeout */
 #define MAX_RETRY_AFTER_S 3600L
 #define DEFAULT_RETRY_AFTER_S 2L
+#define MAX_NEXT_COUNT 1000000L /* trade_*_next */
+#define DEFAULT_TRADE_HANG_MS 5000L
 
 enum knob_kind { KNOB_RATE, KNOB_LONG, KNOB_BOOL };
 
@@ -45,6 +47,17 @@ static const knob KNOBS[] = {
      "fraction with numbers as strings / fields missing"},
     {"hostile_text", "--hostile-text", KNOB_BOOL, offsetof(sim_faults, hostile_text), 0,
      "escape sequences, C1 controls and bad UTF-8 in names, symbols, comments"},
+    {"trade_reject_next", "--trade-reject-next", KNOB_LONG, offsetof(sim_faults, trade_reject_next),
+     MAX_NEXT_COUNT, "next N closes answered 200 TRADE_RETCODE_REJECT (10006), left open"},
+    {"trade_requote_next", "--trade-requote-next", KNOB_LONG,
+     offsetof(sim_faults, trade_requote_next), MAX_NEXT_COUNT,
+     "next N closes answered 200 TRADE_RETCODE_REQUOTE (10004), left open"},
+    {"trade_error_next", "--trade-error-next", KNOB_LONG, offsetof(sim_faults, trade_error_next),
+     MAX_NEXT_COUNT, "next N closes answered HTTP 500, left open"},
+    {"trade_hang_next", "--trade-hang-next", KNOB_LONG, offsetof(sim_faults, trade_hang_next),
+     MAX_NEXT_COUNT, "next N closes wait --trade-hang-ms, then close and answer"},
+    {"trade_hang_ms", "--trade-hang-ms", KNOB_LONG, offsetof(sim_faults, trade_hang_ms),
+     MAX_LATENCY_MS, "milliseconds a hung close waits (default 5000)"},
 };
 #define N_KNOBS (sizeof KNOBS / sizeof KNOBS[0])
 
@@ -52,6 +65,7 @@ void sim_faults_default(sim_faults *f)
 {
     memset(f, 0, sizeof *f);
     f->retry_after = DEFAULT_RETRY_AFTER_S;
+    f->trade_hang_ms = DEFAULT_TRADE_HANG_MS;
 }
 
 static const knob *knob_by_flag(const char *flag)

@@ -29,6 +29,15 @@ typedef struct sim_faults {
     double drop_rate;        /* connection closed, no reply */
     double wrong_types_rate; /* numbers as strings, fields missing */
     bool hostile_text;       /* escape sequences and bad UTF-8 in text */
+    /* Count-based faults of the trade (close) route, for deterministic
+     * tests: each answers the next N close requests its way and counts
+     * down as it is used (sim_world_take_trade_fault). When several are
+     * set, error goes first, then reject, requote, hang. */
+    long trade_reject_next;  /* 200 TRADE_RETCODE_REJECT (10006); the position stays open */
+    long trade_requote_next; /* 200 TRADE_RETCODE_REQUOTE (10004), transient; stays open */
+    long trade_error_next;   /* HTTP 500; stays open */
+    long trade_hang_next;    /* wait trade_hang_ms, then close and answer */
+    long trade_hang_ms;
 } sim_faults;
 
 void sim_faults_default(sim_faults *f);

@@ -3,7 +3,8 @@
  * check, fault injection, and sending replies.
  *
  * Order per request: match the route; on broker routes wait out the latency
- * fault; check auth-token (every route, so 401 never depends on luck); then,
+ * fault; check auth-token (every route but the Telegram and Slack far ends,
+ * whose secret is in the URL; so 401 never depends on luck); then,
  * on broker routes only, drop / 429 / 500 before any side effect, or run the
  * handler and spoil a 200 body (wrong types, malformed, oversized). A close
  * can therefore happen and still be answered with garbage, as a real broker
@@ -132,8 +133,8 @@ static bool authorised(const sim_http *h, struct MHD_Connection *c)
     return t && strlen(t) == h->token_len && CRYPTO_memcmp(t, h->token, h->token_len) == 0;
 }
 
-static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, char *body, size_t len,
-                                 long retry_after, const char *allow)
+static enum MHD_Result send_typed(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+                                  const char *content_type, long retry_after, const char *allow)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, body, free);
     if (!r) {
@@ -142,12 +143,18 @@ static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, char
     }
     char ra[24];
     snprintf(ra, sizeof ra, "%ld", retry_after);
-    bool ok = MHD_add_response_header(r, "Content-Type", "application/json") == MHD_YES &&
+    bool ok = MHD_add_response_header(r, "Content-Type", content_type) == MHD_YES &&
               (retry_after < 0 || MHD_add_response_header(r, "Retry-After", ra) == MHD_YES) &&
               (!allow || MHD_add_response_header(r, "Allow", allow) == MHD_YES);
     enum MHD_Result ret = ok ? MHD_queue_response(c, status, r) : MHD_NO;
     MHD_destroy_response(r);
     return ret;
+}
+
+static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+                                 long retry_after, const char *allow)
+{
+    return send_typed(c, status, body, len, "application/json", retry_after, allow);
 }
 
 /* Serialises json (taking ownership) and sends it. */
@@ -167,6 +174,13 @@ static void log_request(const sim_http *h, const char *method, const char *url, 
     if (!h->verbose)
         return;
     char safe[LOG_URL_BYTES];
+    sim_route_match m;
+    sim_routes_match(url, &m);
+    /* A bot token or a webhook secret is in these URLs: never in a log. */
+    if (m.route == SIM_STAT_TELEGRAM)
+        url = "/bot<token>/...";
+    else if (m.route == SIM_STAT_SLACK)
+        url = "/services/<secret>";
     sanitize_text(url, safe, sizeof safe, true);
     fprintf(stderr, "tradeops-sim: %.8s %s -> %u%s%s (%.1f ms)\n", method, safe, status,
             note ? " " : "", note ? note : "", (clock_mono_us() - rc->start_us) / 1000.0);
@@ -215,7 +229,7 @@ static enum MHD_Result respond(sim_http *h, struct MHD_Connection *c, req_ctx *r
 
     if (broker)
         sim_world_sleep_ms(w, f.latency_ms);
-    if (!authorised(h, c)) {
+    if (sim_routes_needs_auth(m.route) && !authorised(h, c)) {
         sim_world_count(w, SIM_STAT_UNAUTHORIZED);
         log_request(h, method, url, rc, 401, NULL);
         return send_json(c, 401,
@@ -250,6 +264,16 @@ static enum MHD_Result respond(sim_http *h, struct MHD_Connection *c, req_ctx *r
     sim_reply rep;
     sim_routes_handle(w, &m, &rq, &f, &rep);
     const char *note = NULL;
+    long retry_after = rep.has_retry_after ? rep.retry_after : -1;
+    if (rep.text) { /* a raw body (Slack's "ok"): sent as it is, never spoiled */
+        char *text = rep.text;
+        rep.text = NULL;
+        sim_reply_free(&rep);
+        log_request(h, method, url, rc, rep.status, NULL);
+        return send_typed(c, rep.status, text, strlen(text),
+                          rep.content_type ? rep.content_type : "text/plain", retry_after,
+                          rep.allow);
+    }
     if (broker && rep.status == 200 && rep.json && wrong) {
         sim_world_count(w, SIM_STAT_FAULT_WRONG_TYPES);
         note = "[wrong types]";
@@ -268,7 +292,7 @@ static enum MHD_Result respond(sim_http *h, struct MHD_Connection *c, req_ctx *r
     if (broker && rep.status == 200)
         body = spoil(w, &r, &f, body, &len, &note);
     log_request(h, method, url, rc, rep.status, note);
-    return send_body(c, rep.status, body, len, -1, rep.allow);
+    return send_body(c, rep.status, body, len, retry_after, rep.allow);
 }
 
 static int append_body(req_ctx *rc, const char *data, size_t n)

@@ -101,7 +101,7 @@ static void usage(FILE *out)
     }
     fprintf(out, "\nfaults (also settable at run time with POST /_sim/faults):\n");
     sim_faults_usage(out);
-    fprintf(out, "\nroutes (header auth-token on every one):\n"
+    fprintf(out, "\nroutes (header auth-token on every one but the notifier far ends):\n"
                  "  GET  /users/current/accounts/{id}/account-information\n"
                  "  GET  /users/current/accounts/{id}/positions\n"
                  "  GET  /users/current/accounts/{id}/history-deals/time/{from}/{to}"
@@ -116,7 +116,20 @@ static void usage(FILE *out)
                  "\"id\":N (end)\n"
                  "       K: stop_out, manual_trade, partial_close, sl_moved, tp_moved, "
                  "never_opened\n"
-                 "  GET  /_sim/scenarios   (the active ones)\n");
+                 "  GET  /_sim/scenarios   (the active ones)\n"
+                 "  POST /_sim/drawdown {\"account\":\"demo-2\",\"depth\":0.3,\"seconds\":5}"
+                 "  (equity slides to\n"
+                 "       (1-depth) x peak over seconds and stays; >= 3 positions, the strategy\n"
+                 "       leaves them alone)   {\"account\":\"demo-2\",\"action\":\"end\"} ends it\n"
+                 "  GET  /_sim/drawdown   (the active slides)\n"
+                 "  POST /_sim/notify {\"target\":\"telegram\"|\"slack\",\"fail_next\":N,"
+                 "\"status\":429|403|500,\"retry_after\":S}\n"
+                 "       | {\"migrate\":{\"from\":CHAT,\"to\":CHAT}} | {\"reset\":true}\n"
+                 "  GET  /_sim/notify   (what Telegram and Slack received, attempts, faults)\n"
+                 "\nnotifier far ends (no auth-token; the secret is in the URL):\n"
+                 "  POST /bot{TOKEN}/sendMessage  {\"chat_id\",\"text\"[,\"parse_mode\":\"HTML\"]}"
+                 "  Telegram\n"
+                 "  POST /services/{T}/{B}/{SECRET}  {\"text\"}  Slack incoming webhook\n");
 }
 
 static int set_opt(options *o, const struct opt *op, const char *value, char *err, size_t errlen)

@@ -135,7 +135,7 @@ static double min_price(const sym_spec *s)
     return s->pip * MIN_PRICE_PIPS;
 }
 
-static double position_profit(const sim_position *p)
+double sim_mkt_profit(const sim_position *p)
 {
     const sym_spec *s = &SYMBOLS[p->symbol];
     double diff = p->side == SIM_SIDE_BUY ? p->current_price - p->open_price
@@ -144,19 +144,27 @@ static double position_profit(const sim_position *p)
     return sim_mkt_money(s->base_usd ? quote / p->current_price : quote);
 }
 
-/* Notional in USD: what margin and the drawdown script weigh positions by. */
-static double position_notional(const sim_position *p, double price)
+double sim_mkt_notional(const sim_position *p, double price)
 {
     const sym_spec *s = &SYMBOLS[p->symbol];
     return p->volume * s->contract * (s->base_usd ? 1.0 : price);
 }
 
-static double account_equity(const sim_mkt_account *a)
+double sim_mkt_equity(const sim_mkt_account *a)
 {
     double e = a->balance;
     for (size_t i = 0; i < a->n_pos; i++)
         e += a->pos[i].profit + a->pos[i].swap + a->pos[i].commission;
     return e;
+}
+
+void sim_mkt_symbol_facts(int symbol, double *contract, bool *base_usd, double *min_px, int *digits)
+{
+    const sym_spec *s = &SYMBOLS[symbol];
+    *contract = s->contract;
+    *base_usd = s->base_usd != 0;
+    *min_px = min_price(s);
+    *digits = s->digits;
 }
 
 int sim_mkt_deal_reserve(const sim_market *m, sim_mkt_account *a)
@@ -192,7 +200,7 @@ void sim_mkt_deal_push(sim_mkt_account *a, sim_deal *d)
 void sim_mkt_mark(const sim_market *m, sim_position *p)
 {
     p->current_price = m->price[p->symbol];
-    p->profit = position_profit(p);
+    p->profit = sim_mkt_profit(p);
 }
 
 static void tell(const sim_market *m, enum sim_market_event_kind kind, const sim_mkt_account *a,
@@ -225,8 +233,8 @@ int sim_mkt_open(sim_market *m, sim_mkt_account *a, int64_t open_ms, double shif
     if (p.open_price < min_price(s))
         p.open_price = min_price(s);
 
-    double lo = a->scripted ? SCRIPT_NOTIONAL_MIN : NOTIONAL_MIN;
-    double hi = a->scripted ? SCRIPT_NOTIONAL_MAX : NOTIONAL_MAX;
+    double lo = a->scripted || opts->heavy ? SCRIPT_NOTIONAL_MIN : NOTIONAL_MIN;
+    double hi = a->scripted || opts->heavy ? SCRIPT_NOTIONAL_MAX : NOTIONAL_MAX;
     double notional = a->balance * sim_rng_range(r, lo, hi);
     double per_lot = s->contract * (s->base_usd ? 1.0 : p.open_price);
     p.volume = sim_mkt_round(notional / per_lot, 2);
@@ -318,21 +326,21 @@ static void script_slide(sim_market *m, sim_mkt_account *a)
 {
     double noise = SCRIPT_NOISE * sim_rng_gauss(&m->rng);
     double target = a->peak_equity * (1.0 - slide_depth(m) + noise);
-    double excess = account_equity(a) - target;
+    double excess = sim_mkt_equity(a) - target;
     double total = 0;
     for (size_t i = 0; i < a->n_pos; i++)
-        total += position_notional(&a->pos[i], a->pos[i].current_price);
+        total += sim_mkt_notional(&a->pos[i], a->pos[i].current_price);
     if (excess <= 0 || total <= 0)
         return;
     for (size_t i = 0; i < a->n_pos; i++) {
         sim_position *p = &a->pos[i];
         const sym_spec *s = &SYMBOLS[p->symbol];
-        double loss = excess * position_notional(p, p->current_price) / total;
+        double loss = excess * sim_mkt_notional(p, p->current_price) / total;
         double move = loss / (p->volume * s->contract) * (s->base_usd ? p->current_price : 1.0);
         double price = p->current_price + (p->side == SIM_SIDE_BUY ? -move : move);
         price = sim_mkt_round(price, s->digits);
         p->current_price = price < min_price(s) ? min_price(s) : price;
-        p->profit = position_profit(p);
+        p->profit = sim_mkt_profit(p);
     }
 }
 
@@ -365,24 +373,29 @@ static int account_tick(sim_market *m, sim_mkt_account *a, int64_t now_ms)
     for (size_t i = 0; i < a->n_pos;) {
         sim_position *p = &a->pos[i];
         sim_mkt_mark(m, p);
+        sim_mkt_slide_mark(a, p);
         if (m->ticks % SWAP_EVERY_TICKS == 0)
             p->swap = sim_mkt_money(p->swap - SWAP_PER_LOT * p->volume);
         char buf[SIM_MARKET_COMMENT_LEN];
         const char *why = exit_reason(m, p, !sliding, buf, sizeof buf);
+        if (a->slide.active) /* a drawdown slide freezes the account's positions */
+            why = NULL;
         if (why && sim_mkt_close(m, a, i, now_ms, why, true, NULL) == 0)
             continue; /* the next position moved into slot i */
         if (why)
             rc = -1;
         i++;
     }
-    if (sliding && !a->halted)
+    bool may_open = !a->halted && !a->slide.active;
+    if (sliding && may_open)
         while (a->n_pos < SCRIPT_MIN_POSITIONS && rc == 0)
             rc = sim_mkt_open(m, a, now_ms, 0, NULL);
-    if (sim_rng_chance(&m->rng, P_OPEN) && !a->halted && sim_mkt_open(m, a, now_ms, 0, NULL) != 0)
+    if (sim_rng_chance(&m->rng, P_OPEN) && may_open && sim_mkt_open(m, a, now_ms, 0, NULL) != 0)
         rc = -1;
     if (a->scripted)
         script_slide(m, a);
-    double eq = account_equity(a);
+    sim_mkt_slide_tick(a);
+    double eq = sim_mkt_equity(a);
     if (eq > a->peak_equity)
         a->peak_equity = eq;
     return rc;
@@ -438,7 +451,7 @@ static int init_account(sim_market *m, size_t i, int64_t now_ms)
         if (sim_mkt_open(m, a, t, a->scripted ? 0 : INIT_SHIFT_SIGMAS, NULL) != 0)
             return -1;
     }
-    a->peak_equity = account_equity(a);
+    a->peak_equity = sim_mkt_equity(a);
     return 0;
 }
 
@@ -485,35 +498,6 @@ void sim_market_free(sim_market *m)
     free(m);
 }
 
-size_t sim_market_accounts(const sim_market *m)
-{
-    return m->n_accounts;
-}
-
-uint64_t sim_market_ticks(const sim_market *m)
-{
-    return m->ticks;
-}
-
-long sim_market_find(const sim_market *m, const char *id)
-{
-    static const char prefix[] = "demo-";
-    if (strncmp(id, prefix, sizeof prefix - 1) != 0)
-        return -1;
-    const char *p = id + sizeof prefix - 1;
-    if (*p < '1' || *p > '9') /* no sign, no leading zero: one spelling per sim_mkt_account */
-        return -1;
-    size_t v = 0;
-    for (; *p; p++) {
-        if (!isdigit((unsigned char)*p))
-            return -1;
-        v = v * 10 + (size_t)(*p - '0');
-        if (v > m->n_accounts)
-            return -1;
-    }
-    return (long)v - 1;
-}
-
 void sim_market_info(const sim_market *m, size_t acc, sim_account_info *out)
 {
     const sim_mkt_account *a = &m->acc[acc];
@@ -524,43 +508,13 @@ void sim_market_info(const sim_market *m, size_t acc, sim_account_info *out)
     out->leverage = LEVERAGE;
     double margin = 0;
     for (size_t i = 0; i < a->n_pos; i++)
-        margin += position_notional(&a->pos[i], a->pos[i].open_price) / LEVERAGE;
-    double equity = account_equity(a);
+        margin += sim_mkt_notional(&a->pos[i], a->pos[i].open_price) / LEVERAGE;
+    double equity = sim_mkt_equity(a);
     out->balance = sim_mkt_money(a->balance);
     out->equity = sim_mkt_money(equity);
     out->margin = sim_mkt_money(margin);
     out->free_margin = sim_mkt_money(equity - margin);
     out->margin_level = out->margin > 0 ? sim_mkt_money(equity / out->margin * 100.0) : 0;
-}
-
-size_t sim_market_positions(const sim_market *m, size_t acc, sim_position *out)
-{
-    const sim_mkt_account *a = &m->acc[acc];
-    memcpy(out, a->pos, a->n_pos * sizeof *out);
-    return a->n_pos;
-}
-
-size_t sim_market_deals(const sim_market *m, size_t acc, int64_t from_ms, int64_t to_ms,
-                        size_t offset, size_t limit, sim_deal *out)
-{
-    const sim_mkt_account *a = &m->acc[acc];
-    size_t lo = 0, hi = a->n_deals;
-    while (lo < hi) { /* first deal at or after from_ms */
-        size_t mid = lo + (hi - lo) / 2;
-        if (a->deals[mid].time_ms < from_ms)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    size_t n = 0;
-    for (size_t i = lo; i < a->n_deals && a->deals[i].time_ms < to_ms && n < limit; i++) {
-        if (offset > 0) {
-            offset--;
-            continue;
-        }
-        out[n++] = a->deals[i];
-    }
-    return n;
 }
 
 const char *sim_market_symbol_name(int symbol)

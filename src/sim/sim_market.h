@@ -46,6 +46,10 @@ typedef struct sim_position {
     double swap, commission, profit;
     char comment[SIM_MARKET_COMMENT_LEN];
     bool held; /* a scenario holds it: no strategy exit, no SL/TP trigger */
+    /* Money a drawdown slide (POST /_sim/drawdown) has marked it against
+     * the market by; kept after the slide ends, so the loss stays until the
+     * position closes and realises it. 0 for every other position. */
+    double adverse;
 } sim_position;
 
 enum sim_deal_type { SIM_DEAL_BUY = 0, SIM_DEAL_SELL, SIM_DEAL_BALANCE };
@@ -162,5 +166,54 @@ int sim_market_reduce(sim_market *m, size_t acc, uint64_t ticket, double volume,
 int sim_market_set_stops(sim_market *m, size_t acc, uint64_t ticket, double sl, double tp);
 /* A ticket no position will ever have (the counter moves past it). */
 uint64_t sim_market_reserve_ticket(sim_market *m);
+
+/* ---- Drawdown slides on demand (POST /_sim/drawdown): sim_market_slide.c ----
+ *
+ * A slide takes an account's equity linearly, over duration_ms of monotonic
+ * time, from what it is at the start down to (1 - depth) x its peak equity
+ * (the higher of the market's recorded peak and the equity at the start),
+ * then holds it there. It marks the account's open positions against the
+ * market (sim_position.adverse), never in their favour, so equity is never
+ * above the path; the market may take it lower. While a slide is active the
+ * strategy neither opens nor closes positions on that account and their
+ * SL/TP do not trigger, so whoever acts on the drawdown finds a known set;
+ * closes through the trade route still work and realise the marked loss.
+ * Ending a slide keeps each position's adverse mark (equity stays where it
+ * is) and lets the strategy trade the account again.
+ *
+ * The path follows time, not ticks, so a paused market still slides: reads
+ * call sim_market_slide_apply to bring equity onto the path at that moment. */
+
+#define SIM_SLIDE_MIN_POSITIONS 3 /* opened at the start when fewer are open */
+
+typedef struct sim_slide_info {
+    size_t account;
+    bool active;
+    int64_t started_ms;  /* wall clock, for display */
+    int64_t duration_ms; /* how long the way down takes */
+    int64_t elapsed_ms;  /* monotonic time since the start */
+    double depth;
+    double peak;         /* the equity the depth is measured from */
+    double start_equity; /* equity when it started */
+    double floor;        /* (1 - depth) x peak: where it ends */
+    double target;       /* where the path is now */
+    double equity, balance;
+    size_t opened; /* positions opened at the start to make SIM_SLIDE_MIN_POSITIONS */
+    size_t n_tickets;
+    uint64_t tickets[SIM_MARKET_MAX_POSITIONS]; /* open positions now */
+} sim_slide_info;
+
+/* Starts a slide on acc (see above); now_ms stamps what it opens. 0 with
+ * *out; 1 with err when refused (already sliding); -1 out of memory. */
+int sim_market_slide_start(sim_market *m, size_t acc, double depth, int64_t duration_ms,
+                           int64_t now_ms, sim_slide_info *out, char *err, size_t errlen);
+/* Ends acc's slide. 0 with *out (the state at the end), 1 with err when acc
+ * has no active slide. */
+int sim_market_slide_end(sim_market *m, size_t acc, sim_slide_info *out, char *err, size_t errlen);
+/* Brings acc's equity down onto its slide's path now; no-op without one. */
+void sim_market_slide_apply(sim_market *m, size_t acc);
+/* The active slides, by account, at most max of them into out (may be NULL
+ * to count). Returns how many are active. */
+size_t sim_market_slides(sim_market *m, sim_slide_info *out, size_t max);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * sim_market_int.h - the market's insides, shared by sim_market.c (the
- * rules: prices, the strategy, ticks) and sim_market_ops.c (the one-off
- * changes scenarios make). Nothing else includes this file; everyone else
- * goes through sim_market.h.
+ * rules: prices, the strategy, ticks), sim_market_ops.c (the one-off
+ * changes scenarios make, and reading the market) and sim_market_slide.c
+ * (drawdown slides on demand). Nothing else includes this file; everyone
+ * else goes through sim_market.h.
  *
  * Threads: as sim_market.h: no lock of its own, every call under the world
  * mutex.
@@ -21,6 +22,13 @@
 #define SIM_MKT_MIN_LOT 0.01
 #define SIM_MKT_COMMISSION_PER_LOT 3.5 /* USD, each side */
 
+/* A drawdown slide on one account (sim_market_slide.c). Monotonic times. */
+typedef struct sim_mkt_slide {
+    bool active;
+    int64_t start_mono_ms, duration_ms, started_ms;
+    double depth, peak, start_equity;
+} sim_mkt_slide;
+
 typedef struct sim_mkt_account {
     char name[SIM_MARKET_NAME_LEN];
     int64_t login;
@@ -32,6 +40,7 @@ typedef struct sim_mkt_account {
     sim_position pos[SIM_MARKET_MAX_POSITIONS];
     sim_deal *deals; /* time order */
     size_t n_deals, cap_deals;
+    sim_mkt_slide slide;
 } sim_mkt_account;
 
 struct sim_market {
@@ -53,6 +62,7 @@ typedef struct sim_mkt_open_opts {
     bool manual;       /* magic 0, comment "manual": placed by hand, not by the bot */
     double min_volume; /* at least this many lots (0: whatever the draw gives) */
     bool quiet;        /* the observer is not told */
+    bool heavy;        /* sized like the demo-3 script's (2-4 x balance) */
 } sim_mkt_open_opts;
 
 /* Opens one position on account a (no-op when it is full); opts may be NULL.
@@ -73,5 +83,23 @@ double sim_mkt_round(double x, int digits);
 double sim_mkt_money(double x);
 /* Index of ticket among a's open positions, or -1. */
 long sim_mkt_find_ticket(const sim_mkt_account *a, uint64_t ticket);
+/* p's profit at its current price, in account money (cents). */
+double sim_mkt_profit(const sim_position *p);
+/* Notional in USD at price: what margin and the drawdown scripts weigh by. */
+double sim_mkt_notional(const sim_position *p, double price);
+/* balance + sum(profit + swap + commission) of the open positions. */
+double sim_mkt_equity(const sim_mkt_account *a);
+/* A symbol's contract size, whether its P&L is converted at the current
+ * price (USDxxx pairs), its lowest price, and its price decimals. */
+void sim_mkt_symbol_facts(int symbol, double *contract, bool *base_usd, double *min_px,
+                          int *digits);
+
+/* Drawdown slides (sim_market_slide.c), called from the tick. After a
+ * position is marked at the market: while a slide is active its adverse
+ * mark is cleared (the tick's end puts equity back on the path), after one
+ * the position is marked against by its adverse amount again. */
+void sim_mkt_slide_mark(sim_mkt_account *a, sim_position *p);
+/* At the end of an account's tick: equity onto the active slide's path. */
+void sim_mkt_slide_tick(sim_mkt_account *a);
 
 #endif

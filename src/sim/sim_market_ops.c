@@ -2,7 +2,8 @@
  * sim_market_ops.c - one-off changes to the market that scenarios make: a
  * broker-side close the bot is not told of, a partial close, stops moved at
  * the broker, a trade placed by hand, holding a position still; the close
- * the trade route asks for; and the observer hook the bot listens on.
+ * the trade route asks for; the observer hook the bot listens on; and the
+ * read-only queries (accounts, positions, deals).
  *
  * "Quiet" changes are the point of a scenario: the broker's state changes
  * and the observer (the bot) is not told, which is exactly how the bot's
@@ -95,6 +96,7 @@ int sim_market_close(sim_market *m, size_t acc, const char *position_id, int64_t
     unsigned long long t = strtoull(position_id, &end, 10);
     if (errno != 0 || *end != '\0')
         return SIM_CLOSE_NOT_FOUND;
+    sim_market_slide_apply(m, acc); /* the loss realised is the path's now */
     sim_mkt_account *a = &m->acc[acc];
     for (size_t i = 0; i < a->n_pos; i++) {
         if (a->pos[i].ticket != t)
@@ -132,7 +134,8 @@ int sim_market_reduce(sim_market *m, size_t acc, uint64_t ticket, double volume,
         return SIM_CLOSE_NOT_FOUND;
     if (sim_mkt_deal_reserve(m, a) != 0)
         return -1;
-    sim_mkt_mark(m, p);
+    if (p->adverse == 0) /* a drawdown slide's mark is its price: keep it */
+        sim_mkt_mark(m, p);
     double share = volume / p->volume;
     double profit = sim_mkt_money(p->profit * share);
     double swap = sim_mkt_money(p->swap * share);
@@ -158,7 +161,9 @@ int sim_market_reduce(sim_market *m, size_t acc, uint64_t ticket, double volume,
     p->volume = sim_mkt_round(p->volume - volume, 2);
     p->swap = sim_mkt_money(p->swap - swap);
     p->commission = sim_mkt_money(p->commission - entry_commission);
+    p->adverse = sim_mkt_money(p->adverse * (1.0 - share));
     sim_mkt_mark(m, p);
+    sim_mkt_slide_mark(a, p);
     return SIM_CLOSE_DONE;
 }
 
@@ -176,4 +181,65 @@ int sim_market_set_stops(sim_market *m, size_t acc, uint64_t ticket, double sl, 
 uint64_t sim_market_reserve_ticket(sim_market *m)
 {
     return m->next_ticket++;
+}
+
+/* ---- reading the market ---- */
+
+size_t sim_market_accounts(const sim_market *m)
+{
+    return m->n_accounts;
+}
+
+uint64_t sim_market_ticks(const sim_market *m)
+{
+    return m->ticks;
+}
+
+long sim_market_find(const sim_market *m, const char *id)
+{
+    static const char prefix[] = "demo-";
+    if (strncmp(id, prefix, sizeof prefix - 1) != 0)
+        return -1;
+    const char *p = id + sizeof prefix - 1;
+    if (*p < '1' || *p > '9') /* no sign, no leading zero: one spelling per sim_mkt_account */
+        return -1;
+    size_t v = 0;
+    for (; *p; p++) {
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        v = v * 10 + (size_t)(*p - '0');
+        if (v > m->n_accounts)
+            return -1;
+    }
+    return (long)v - 1;
+}
+
+size_t sim_market_positions(const sim_market *m, size_t acc, sim_position *out)
+{
+    const sim_mkt_account *a = &m->acc[acc];
+    memcpy(out, a->pos, a->n_pos * sizeof *out);
+    return a->n_pos;
+}
+
+size_t sim_market_deals(const sim_market *m, size_t acc, int64_t from_ms, int64_t to_ms,
+                        size_t offset, size_t limit, sim_deal *out)
+{
+    const sim_mkt_account *a = &m->acc[acc];
+    size_t lo = 0, hi = a->n_deals;
+    while (lo < hi) { /* first deal at or after from_ms */
+        size_t mid = lo + (hi - lo) / 2;
+        if (a->deals[mid].time_ms < from_ms)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t n = 0;
+    for (size_t i = lo; i < a->n_deals && a->deals[i].time_ms < to_ms && n < limit; i++) {
+        if (offset > 0) {
+            offset--;
+            continue;
+        }
+        out[n++] = a->deals[i];
+    }
+    return n;
 }

@@ -17,7 +17,10 @@
 
 #include "clock.h"
 #include "sim_bot.h"
+#include "sim_drawdown.h"
 #include "sim_json.h"
+#include "sim_notify.h"
+#include "sim_open.h"
 #include "sim_scenario.h"
 #include "sim_time.h"
 
@@ -34,8 +37,15 @@ static const struct {
     {"faults", SIM_STAT_SIM_FAULTS, "GET, POST"}, {"pause", SIM_STAT_SIM_PAUSE, "POST"},
     {"resume", SIM_STAT_SIM_RESUME, "POST"},      {"tick", SIM_STAT_SIM_TICK, "POST"},
     {"stats", SIM_STAT_SIM_STATS, "GET"},         {"scenario", SIM_STAT_SIM_SCENARIO, "POST"},
-    {"scenarios", SIM_STAT_SIM_SCENARIOS, "GET"},
+    {"scenarios", SIM_STAT_SIM_SCENARIOS, "GET"}, {"drawdown", SIM_STAT_SIM_DRAWDOWN, "GET, POST"},
+    {"notify", SIM_STAT_SIM_NOTIFY, "GET, POST"},
 };
+
+/* The notifier far ends are matched by prefix: their handlers judge the rest
+ * of the path and answer in their own protocol's words (Telegram's 404 JSON,
+ * Slack's no_service). */
+#define TELEGRAM_PREFIX "/bot"
+#define SLACK_PREFIX "/services"
 
 static const struct {
     const char *name;
@@ -71,6 +81,18 @@ void sim_routes_match(const char *path, sim_route_match *m)
     char seg[MAX_SEGMENTS][SIM_ROUTES_SEGMENT_LEN];
     memset(m, 0, sizeof *m);
     m->route = SIM_STAT_UNKNOWN_ROUTE;
+    size_t slack_len = strlen(SLACK_PREFIX);
+    if (strncmp(path, TELEGRAM_PREFIX, strlen(TELEGRAM_PREFIX)) == 0) {
+        m->route = SIM_STAT_TELEGRAM;
+        m->method = "POST";
+        return;
+    }
+    if (strncmp(path, SLACK_PREFIX, slack_len) == 0 &&
+        (path[slack_len] == '\0' || path[slack_len] == '/')) {
+        m->route = SIM_STAT_SLACK;
+        m->method = "POST";
+        return;
+    }
     int n = split(path, seg, MAX_SEGMENTS);
     if (n == 2 && strcmp(seg[0], "_sim") == 0) {
         for (size_t i = 0; i < sizeof CONTROL / sizeof CONTROL[0]; i++)
@@ -102,6 +124,19 @@ bool sim_routes_is_broker(enum sim_stat route)
 {
     return route == SIM_STAT_ACCOUNT_INFO || route == SIM_STAT_POSITIONS ||
            route == SIM_STAT_DEALS || route == SIM_STAT_TRADE;
+}
+
+bool sim_routes_needs_auth(enum sim_stat route)
+{
+    return route != SIM_STAT_TELEGRAM && route != SIM_STAT_SLACK;
+}
+
+void sim_reply_free(sim_reply *r)
+{
+    cJSON_Delete(r->json);
+    free(r->text);
+    r->json = NULL;
+    r->text = NULL;
 }
 
 __attribute__((format(printf, 4, 5))) static void
@@ -144,6 +179,7 @@ static void account_info(sim_world *w, const sim_route_match *m, const sim_fault
         return;
     sim_account_info info;
     sim_world_lock(w);
+    sim_market_slide_apply(sim_world_market(w), (size_t)acc);
     sim_market_info(sim_world_market(w), (size_t)acc, &info);
     sim_world_unlock(w);
     reply_ok(out, sim_json_account_info(&info, f->hostile_text));
@@ -156,6 +192,7 @@ static void positions(sim_world *w, const sim_route_match *m, const sim_faults *
         return;
     sim_position pos[SIM_MARKET_MAX_POSITIONS];
     sim_world_lock(w);
+    sim_market_slide_apply(sim_world_market(w), (size_t)acc);
     size_t n = sim_market_positions(sim_world_market(w), (size_t)acc, pos);
     sim_world_unlock(w);
     reply_ok(out, sim_json_positions(pos, n, f->hostile_text));
@@ -224,6 +261,55 @@ static cJSON *body_object(const sim_request *rq, sim_reply *out)
     return j;
 }
 
+/* A trade reply that is not DONE: {"numericCode","stringCode","message"}. */
+static cJSON *trade_code(int code, const char *string_code, const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o && (!cJSON_AddNumberToObject(o, "numericCode", code) ||
+              !cJSON_AddStringToObject(o, "stringCode", string_code) ||
+              !cJSON_AddStringToObject(o, "message", message))) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* One well-formed close request: counted for its account, then answered as
+ * the count-based trade faults say, or closed. */
+static void close_position(sim_world *w, size_t acc, const char *pid, sim_reply *out)
+{
+    sim_world_count_close(w, acc, SIM_CLOSES_RECEIVED);
+    long hang_ms = 0;
+    enum sim_trade_fault tf = sim_world_take_trade_fault(w, &hang_ms);
+    if (tf != SIM_TRADE_NORMAL)
+        sim_world_count_close(w, acc, SIM_CLOSES_FAULTED);
+    switch (tf) {
+    case SIM_TRADE_ERROR:
+        reply_error(out, 500, "InternalError", "simulated close failure (trade_error_next)");
+        return;
+    case SIM_TRADE_REJECT:
+        reply_ok(out, trade_code(10006, "TRADE_RETCODE_REJECT", "Request rejected"));
+        return;
+    case SIM_TRADE_REQUOTE:
+        reply_ok(out, trade_code(10004, "TRADE_RETCODE_REQUOTE", "Requote"));
+        return;
+    case SIM_TRADE_HANG: sim_world_sleep_ms(w, hang_ms); break;
+    case SIM_TRADE_NORMAL: break;
+    }
+    uint64_t order = 0;
+    sim_world_lock(w);
+    int rc = sim_market_close(sim_world_market(w), acc, pid, clock_now_ms(), &order);
+    sim_world_unlock(w);
+    if (rc == SIM_CLOSE_DONE) {
+        sim_world_count_close(w, acc, SIM_CLOSES_DONE);
+        reply_ok(out, sim_json_trade_done(order, pid));
+    } else if (rc == SIM_CLOSE_NOT_FOUND) {
+        reply_ok(out, sim_json_trade_closed());
+    } else {
+        reply_error(out, 500, "InternalError", "out of memory recording the close");
+    }
+}
+
 static void trade(sim_world *w, const sim_route_match *m, const sim_request *rq, sim_reply *out)
 {
     long acc = find_account(w, m->account, out);
@@ -243,20 +329,7 @@ static void trade(sim_world *w, const sim_route_match *m, const sim_request *rq,
     } else if (!cJSON_IsString(pid) || pid->valuestring[0] == '\0') {
         reply_error(out, 400, "ValidationError", "positionId must be a non-empty string");
     } else {
-        uint64_t order = 0;
-        sim_world_count(w, SIM_STAT_CLOSES_RECEIVED);
-        sim_world_lock(w);
-        int rc = sim_market_close(sim_world_market(w), (size_t)acc, pid->valuestring,
-                                  clock_now_ms(), &order);
-        sim_world_unlock(w);
-        if (rc == SIM_CLOSE_DONE) {
-            sim_world_count(w, SIM_STAT_CLOSES_DONE);
-            reply_ok(out, sim_json_trade_done(order, pid->valuestring));
-        } else if (rc == SIM_CLOSE_NOT_FOUND) {
-            reply_ok(out, sim_json_trade_closed());
-        } else {
-            reply_error(out, 500, "InternalError", "out of memory recording the close");
-        }
+        close_position(w, (size_t)acc, pid->valuestring, out);
     }
     cJSON_Delete(body);
 }
@@ -450,6 +523,8 @@ void sim_routes_handle(sim_world *w, const sim_route_match *m, const sim_request
                        const sim_faults *f, sim_reply *out)
 {
     memset(out, 0, sizeof *out);
+    if (m->route == SIM_STAT_UNKNOWN_ROUTE && sim_open_route(w, rq, out))
+        return; /* POST /_sim/open, sim_open.h */
     if (m->route == SIM_STAT_UNKNOWN_ROUTE) {
         reply_error(out, 404, "NotFoundError", "no route for %.8s %.200s", rq->method, rq->path);
         return;
@@ -476,6 +551,19 @@ void sim_routes_handle(sim_world *w, const sim_route_match *m, const sim_request
     case SIM_STAT_SIM_STATS: stats(w, out); break;
     case SIM_STAT_SIM_SCENARIO: scenario(w, rq, out); break;
     case SIM_STAT_SIM_SCENARIOS: scenarios(w, out); break;
+    case SIM_STAT_SIM_DRAWDOWN: sim_drawdown_route(w, rq, out); break;
+    case SIM_STAT_SIM_NOTIFY:
+        if (strcmp(rq->method, "GET") == 0)
+            reply_ok(out, sim_notify_json(sim_world_notify(w)));
+        else
+            sim_notify_control(sim_world_notify(w), rq->body, rq->body_len, out);
+        break;
+    case SIM_STAT_TELEGRAM:
+        sim_notify_telegram(sim_world_notify(w), rq->path, rq->body, rq->body_len, out);
+        break;
+    case SIM_STAT_SLACK:
+        sim_notify_slack(sim_world_notify(w), rq->path, rq->body, rq->body_len, out);
+        break;
     default: reply_error(out, 404, "NotFoundError", "no route for %.200s", rq->path); break;
     }
 }

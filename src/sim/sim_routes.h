@@ -6,11 +6,20 @@
  *   GET  /users/current/accounts/{id}/positions
  *   GET  /users/current/accounts/{id}/history-deals/time/{from}/{to}?offset=&limit=
  *   POST /users/current/accounts/{id}/trade   {"actionType":"POSITION_CLOSE_ID","positionId"}
+ *        (also subject to the count-based trade_*_next faults, sim_faults.h)
  * Control routes (never faulted, so a test can always steer):
  *   GET|POST /_sim/faults   POST /_sim/pause   POST /_sim/resume
  *   POST /_sim/tick {"count":N}   GET /_sim/stats
  *   POST /_sim/scenario {"account","kind","action":"start"|"end"[,"position"][,"id"]}
  *   GET  /_sim/scenarios   (the active ones; see sim_scenario.h)
+ *   POST /_sim/drawdown {"account"[,"depth"][,"seconds"][,"action":"start"|"end"]}
+ *   GET  /_sim/drawdown    (the active slides; see sim_drawdown.h)
+ *   POST /_sim/notify {"reset"|"migrate"|"target","fail_next","status","retry_after"}
+ *   GET  /_sim/notify      (what Telegram and Slack received; see sim_notify.h)
+ * Notifier far ends (no auth-token: the secret is in the URL; never faulted
+ * by the broker knobs, only by POST /_sim/notify):
+ *   POST /bot{TOKEN}/sendMessage        Telegram Bot API
+ *   POST /services/{T}/{B}/{SECRET}     Slack incoming webhook
  *
  * No HTTP library here: the caller passes the request's parts and sends the
  * reply. Threads: called from any connection thread; state is reached only
@@ -47,8 +56,12 @@ typedef struct sim_request {
 
 typedef struct sim_reply {
     unsigned status;
-    cJSON *json;       /* owned by the reply; NULL only when out of memory */
-    const char *allow; /* set on 405 */
+    cJSON *json; /* owned by the reply; NULL only when out of memory (or text is set) */
+    char *text;  /* when set: sent as is instead of json (malloc'ed, owned) */
+    const char *content_type; /* NULL: application/json */
+    const char *allow;        /* set on 405 */
+    bool has_retry_after;
+    long retry_after; /* seconds, sent as Retry-After when has_retry_after */
 } sim_reply;
 
 /* Most bytes of request body read; more is answered 413. */
@@ -56,6 +69,10 @@ typedef struct sim_reply {
 
 void sim_routes_match(const char *path, sim_route_match *m);
 bool sim_routes_is_broker(enum sim_stat route);
+/* False for the notifier far ends, whose secret is in the URL. */
+bool sim_routes_needs_auth(enum sim_stat route);
+/* Frees what a reply owns (json, text). */
+void sim_reply_free(sim_reply *r);
 
 /* Answers one request into *out (status and JSON, never NULL json unless out
  * of memory). faults supplies hostile_text for rendering. */

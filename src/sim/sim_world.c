@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "sim_notify.h"
 #include "sim_rng.h"
 
 /* Kept apart from the market's stream (see sim_world_request_seed). */
@@ -33,6 +34,10 @@ static const char *const STAT_NAMES[SIM_STAT_COUNT] = {
     [SIM_STAT_SIM_STATS] = "_sim/stats",
     [SIM_STAT_SIM_SCENARIO] = "_sim/scenario",
     [SIM_STAT_SIM_SCENARIOS] = "_sim/scenarios",
+    [SIM_STAT_SIM_DRAWDOWN] = "_sim/drawdown",
+    [SIM_STAT_SIM_NOTIFY] = "_sim/notify",
+    [SIM_STAT_TELEGRAM] = "telegram",
+    [SIM_STAT_SLACK] = "slack",
     [SIM_STAT_UNKNOWN_ROUTE] = "unknown",
     [SIM_STAT_UNAUTHORIZED] = "unauthorized",
     [SIM_STAT_FAULT_DROP] = "drop",
@@ -57,6 +62,9 @@ struct sim_world {
     sim_faults faults;
     sim_rng fault_rng;
     uint64_t stats[SIM_STAT_COUNT];
+    uint64_t (*closes)[SIM_CLOSES_KINDS]; /* per account */
+    size_t n_accounts;
+    sim_notify *notify;       /* own mutex; made and freed here */
     sim_bot *bot;             /* set before start, read-only after */
     sim_scenarios *scenarios; /* likewise */
 };
@@ -108,6 +116,17 @@ sim_world *sim_world_new(const sim_world_config *cfg, char *err, size_t errlen)
         w->market = sim_market_new(&cfg->market, clock_now_ms(), err, errlen);
     else
         snprintf(err, errlen, "cannot initialise locks");
+    if (w->market) {
+        w->n_accounts = cfg->market.accounts;
+        w->closes = calloc(w->n_accounts, sizeof *w->closes);
+        w->notify = w->closes ? sim_notify_new() : NULL;
+        if (!w->notify) {
+            snprintf(err, errlen, "out of memory");
+            free(w->closes);
+            sim_market_free(w->market);
+            w->market = NULL;
+        }
+    }
     if (!w->market) {
         if (ok_stop)
             pthread_cond_destroy(&w->stop_cv);
@@ -190,6 +209,8 @@ void sim_world_free(sim_world *w)
         return;
     sim_world_stop(w);
     sim_market_free(w->market);
+    sim_notify_free(w->notify);
+    free(w->closes);
     pthread_cond_destroy(&w->stop_cv);
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->mu);
@@ -233,6 +254,11 @@ void sim_world_unlock(sim_world *w)
 sim_market *sim_world_market(sim_world *w)
 {
     return w->market;
+}
+
+sim_notify *sim_world_notify(const sim_world *w)
+{
+    return w->notify;
 }
 
 void sim_world_faults(sim_world *w, sim_faults *out)
@@ -279,6 +305,41 @@ void sim_world_count(sim_world *w, enum sim_stat s)
     pthread_mutex_unlock(&w->mu);
 }
 
+void sim_world_count_close(sim_world *w, size_t acc, enum sim_closes_kind k)
+{
+    pthread_mutex_lock(&w->mu);
+    if (acc < w->n_accounts)
+        w->closes[acc][k]++;
+    if (k == SIM_CLOSES_RECEIVED)
+        w->stats[SIM_STAT_CLOSES_RECEIVED]++;
+    else if (k == SIM_CLOSES_DONE)
+        w->stats[SIM_STAT_CLOSES_DONE]++;
+    pthread_mutex_unlock(&w->mu);
+}
+
+enum sim_trade_fault sim_world_take_trade_fault(sim_world *w, long *hang_ms)
+{
+    pthread_mutex_lock(&w->mu);
+    sim_faults *f = &w->faults;
+    enum sim_trade_fault t = SIM_TRADE_NORMAL;
+    if (f->trade_error_next > 0) {
+        f->trade_error_next--;
+        t = SIM_TRADE_ERROR;
+    } else if (f->trade_reject_next > 0) {
+        f->trade_reject_next--;
+        t = SIM_TRADE_REJECT;
+    } else if (f->trade_requote_next > 0) {
+        f->trade_requote_next--;
+        t = SIM_TRADE_REQUOTE;
+    } else if (f->trade_hang_next > 0) {
+        f->trade_hang_next--;
+        t = SIM_TRADE_HANG;
+        *hang_ms = f->trade_hang_ms;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return t;
+}
+
 uint64_t sim_world_request_seed(sim_world *w)
 {
     pthread_mutex_lock(&w->mu);
@@ -303,6 +364,33 @@ static int add_count(cJSON *o, const char *name, uint64_t v)
     return cJSON_AddNumberToObject(o, name, (double)v) != NULL;
 }
 
+/* "closes":{"demo-N":{"received","done","faulted"}} for the accounts with
+ * any. Copies under the lock account by account (20000 accounts are cheap). */
+static int add_closes(sim_world *w, cJSON *o)
+{
+    static const char *const KIND[SIM_CLOSES_KINDS] = {"received", "done", "faulted"};
+    cJSON *all = cJSON_AddObjectToObject(o, "closes");
+    if (!all)
+        return 0;
+    for (size_t i = 0; i < w->n_accounts; i++) {
+        uint64_t c[SIM_CLOSES_KINDS];
+        pthread_mutex_lock(&w->mu);
+        memcpy(c, w->closes[i], sizeof c);
+        pthread_mutex_unlock(&w->mu);
+        if (c[SIM_CLOSES_RECEIVED] == 0)
+            continue;
+        char id[32]; /* "demo-" and any size_t */
+        snprintf(id, sizeof id, "demo-%zu", i + 1);
+        cJSON *one = cJSON_AddObjectToObject(all, id);
+        if (!one)
+            return 0;
+        for (int k = 0; k < SIM_CLOSES_KINDS; k++)
+            if (!add_count(one, KIND[k], c[k]))
+                return 0;
+    }
+    return 1;
+}
+
 cJSON *sim_world_stats_json(sim_world *w)
 {
     uint64_t stats[SIM_STAT_COUNT];
@@ -323,6 +411,7 @@ cJSON *sim_world_stats_json(sim_world *w)
         ok = add_count(faults, STAT_NAMES[i], stats[i]);
     for (int i = SIM_STAT_CLOSES_RECEIVED; ok && i < SIM_STAT_COUNT; i++)
         ok = add_count(o, STAT_NAMES[i], stats[i]);
+    ok = ok && add_closes(w, o);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

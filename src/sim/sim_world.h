@@ -13,7 +13,9 @@
  * thread. The bot (sim_bot.h) and the scenarios (sim_scenario.h) are
  * attached before start and read-only after; the scenarios' state is
  * guarded by this same mutex, the bot's queue by the bot's own (taken
- * after this one, never before).
+ * after this one, never before). The notifier far ends (sim_notify.h) are
+ * owned by the world but guarded by their own mutex, never taken with this
+ * one held.
  */
 #ifndef TRADEOPS_SIM_WORLD_H
 #define TRADEOPS_SIM_WORLD_H
@@ -44,6 +46,10 @@ enum sim_stat {
     SIM_STAT_SIM_STATS,
     SIM_STAT_SIM_SCENARIO,
     SIM_STAT_SIM_SCENARIOS,
+    SIM_STAT_SIM_DRAWDOWN,
+    SIM_STAT_SIM_NOTIFY,
+    SIM_STAT_TELEGRAM,
+    SIM_STAT_SLACK,
     SIM_STAT_UNKNOWN_ROUTE,
     SIM_STAT_ROUTES, /* not a counter: the number of route counters */
     SIM_STAT_UNAUTHORIZED = SIM_STAT_ROUTES,
@@ -59,9 +65,27 @@ enum sim_stat {
     SIM_STAT_COUNT
 };
 
+/* Per-account counts of the trade route's closes (/_sim/stats "closes"). */
+enum sim_closes_kind {
+    SIM_CLOSES_RECEIVED = 0, /* well-formed close requests, faulted ones too */
+    SIM_CLOSES_DONE,         /* answered TRADE_RETCODE_DONE */
+    SIM_CLOSES_FAULTED,      /* answered by a trade_*_next fault (hang: counted, then done) */
+    SIM_CLOSES_KINDS
+};
+
+/* What the count-based trade faults make of the next close request. */
+enum sim_trade_fault {
+    SIM_TRADE_NORMAL = 0,
+    SIM_TRADE_ERROR,   /* HTTP 500 */
+    SIM_TRADE_REJECT,  /* 200 TRADE_RETCODE_REJECT */
+    SIM_TRADE_REQUOTE, /* 200 TRADE_RETCODE_REQUOTE */
+    SIM_TRADE_HANG     /* wait, then close */
+};
+
 typedef struct sim_world sim_world;
 typedef struct sim_bot sim_bot;
 typedef struct sim_scenarios sim_scenarios;
+typedef struct sim_notify sim_notify;
 
 typedef struct sim_world_config {
     sim_market_config market;
@@ -84,6 +108,8 @@ sim_bot *sim_world_bot(const sim_world *w);
 sim_scenarios *sim_world_scenarios(const sim_world *w);
 /* True once sim_world_stop has begun. */
 bool sim_world_stopping(sim_world *w);
+/* The Telegram and Slack far ends (made by sim_world_new, freed with it). */
+sim_notify *sim_world_notify(const sim_world *w);
 
 void sim_world_lock(sim_world *w);
 void sim_world_unlock(sim_world *w);
@@ -98,6 +124,11 @@ void sim_world_set_paused(sim_world *w, bool paused);
 int sim_world_step(sim_world *w, long count, char *err, size_t errlen);
 
 void sim_world_count(sim_world *w, enum sim_stat s);
+/* Counts one close of account acc (and the global closes_received/done). */
+void sim_world_count_close(sim_world *w, size_t acc, enum sim_closes_kind k);
+/* Takes the next count-based trade fault, counting its knob down; for
+ * SIM_TRADE_HANG *hang_ms gets how long to wait. */
+enum sim_trade_fault sim_world_take_trade_fault(sim_world *w, long *hang_ms);
 /* A fresh 64-bit seed for one request's fault decisions; drawn from the
  * world's fault rng, which is separate from the market's so requests never
  * change what the market does. */
@@ -106,7 +137,9 @@ uint64_t sim_world_request_seed(sim_world *w);
 void sim_world_sleep_ms(sim_world *w, long ms);
 
 /* {"ticks","paused","requests":{route:n},"unauthorized","faults_injected":{},
- *  "closes_received","closes_done","tick_errors"}; NULL when out of memory. */
+ *  "closes_received","closes_done","tick_errors",
+ *  "closes":{"demo-N":{"received","done","faulted"}} (accounts with any)};
+ * NULL when out of memory. */
 cJSON *sim_world_stats_json(sim_world *w);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -220,6 +221,81 @@ char *th_sim_request(const th_sim *s, const char *method, const char *path, cons
     if (!b.p)
         b.p = calloc(1, 1);
     return b.p;
+}
+
+int th_sim_http(const th_sim *s, const char *method, const char *path, const char *content_type,
+                const char *body, bool with_auth, long timeout_ms, th_reply *out)
+{
+    char url[1024], auth[128], ctype[160];
+    memset(out, 0, sizeof *out);
+    if ((size_t)snprintf(url, sizeof url, "%s%s", s->url, path) >= sizeof url)
+        return -1;
+    snprintf(auth, sizeof auth, "auth-token: %s", s->token);
+    /* "Content-Type:" with nothing after it makes curl send no such header. */
+    snprintf(ctype, sizeof ctype, "Content-Type:%s%s", content_type ? " " : "",
+             content_type ? content_type : "");
+    CURL *c = curl_easy_init();
+    if (!c)
+        return -1;
+    struct curl_slist *h = curl_slist_append(NULL, ctype);
+    if (with_auth)
+        h = curl_slist_append(h, auth);
+    th_body b = {0}, hd = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, th_on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, th_on_body);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &hd);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK) {
+        out->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+        out->status = 0;
+        free(b.p);
+        free(hd.p);
+        return -1;
+    }
+    out->body = b.p ? b.p : calloc(1, 1);
+    out->body_len = b.n;
+    out->headers = hd.p ? hd.p : calloc(1, 1);
+    return out->body && out->headers ? 0 : -1;
+}
+
+void th_reply_free(th_reply *r)
+{
+    free(r->body);
+    free(r->headers);
+    r->body = r->headers = NULL;
+}
+
+bool th_reply_header(const th_reply *r, const char *name, char *buf, size_t buflen)
+{
+    size_t n = strlen(name);
+    for (const char *line = r->headers; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len > n && strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            size_t vlen = (size_t)(line + len - v);
+            while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == ' '))
+                vlen--;
+            snprintf(buf, buflen, "%.*s", (int)vlen, v);
+            return true;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return false;
 }
 
 static char *conninfo_for(const char *base, const char *dbname)

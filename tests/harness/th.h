@@ -38,6 +38,26 @@ int th_sim_control(const th_sim *s, const char *path, const char *json);
 char *th_sim_request(const th_sim *s, const char *method, const char *path, const char *json,
                      long *status);
 
+/* A reply from th_sim_http. */
+typedef struct th_reply {
+    long status; /* HTTP status; 0 when no reply came */
+    char *body;  /* malloc'ed, NUL-terminated ("" when empty); NULL when no reply */
+    size_t body_len;
+    char *headers;  /* the reply's header lines, malloc'ed ("" when none) */
+    bool timed_out; /* no (whole) reply within the timeout */
+} th_reply;
+
+/* Any request to the simulator: body sent as is (NULL: none) with the given
+ * Content-Type (NULL: none), the auth-token header only when with_auth, the
+ * whole exchange bounded by timeout_ms. 0 when a reply came, -1 otherwise
+ * (out->timed_out says whether the timeout cut it). Free with th_reply_free. */
+int th_sim_http(const th_sim *s, const char *method, const char *path, const char *content_type,
+                const char *body, bool with_auth, long timeout_ms, th_reply *out);
+void th_reply_free(th_reply *r);
+/* Copies the value of header name (case-insensitive) from r into buf,
+ * trimmed; false when r has no such header. */
+bool th_reply_header(const th_reply *r, const char *name, char *buf, size_t buflen);
+
 /* Creates a new database on the test server, applies every migration, and
  * returns its conninfo (malloc'ed; free with th_db_drop). NULL on failure. */
 char *th_db_fresh(void);
