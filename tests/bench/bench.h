@@ -6,5 +6,6 @@
 int bench_poll(void);
 int bench_screen(void);
 int bench_recon(void);
+int bench_close(void);
 
 #endif
