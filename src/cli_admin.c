@@ -406,7 +406,11 @@ int cli_account(config *cfg, int argc, char **argv)
         return account_add(cfg, argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "list") == 0)
         return account_list(cfg, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "set-guard") == 0)
+        return cli_account_set_guard(cfg, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "show-guard") == 0)
+        return cli_account_show_guard(cfg, argc - 1, argv + 1);
     fprintf(stderr, "usage: tradeops account add ID [--name NAME] [--dd-limit PCT] | list "
-                    "[--json]\n");
+                    "[--json] | set-guard ID ... | show-guard ID [--json]\n");
     return EXIT_USAGE;
 }

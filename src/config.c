@@ -83,6 +83,39 @@ static const struct key KEYS[] = {
      "each read starts this long before where the last one ended, for late deals"},
     {"trades", "lookback_h", KEY_INT, S(trades_lookback_h), 1, 87600, NULL, "168",
      "how far back the first read of a new account goes"},
+    {"guard", "interval_ms", KEY_INT, S(guard_interval_ms), 100, 60000, NULL, "500",
+     "milliseconds between evaluations of every guard this instance owns"},
+    {"guard", "watch_interval_ms", KEY_INT, S(guard_watch_interval_ms), 100, 60000, NULL, "1000",
+     "longest wait before the console re-reads alerts, guards and the audit log"},
+    {"guard", "close_attempts", KEY_INT, S(guard_close_attempts), 1, 10, NULL, "4",
+     "attempts per position when the guard closes an account (transient failures retried)"},
+    {"guard", "link_down_after_s", KEY_INT, S(guard_link_down_after_s), 1, 86400, NULL, "30",
+     "seconds a broker link must be down before the broker.link_down alert"},
+    {"notify", "enabled", KEY_BOOL, S(notify_enabled), 0, 0, NULL, "true",
+     "send alerts to the configured destinations (one without its secret is off anyway)"},
+    {"notify", "telegram_api_url", KEY_STR, S(notify_telegram_api_url), 0, 0, NULL,
+     "https://api.telegram.org", "base URL of the Telegram Bot API"},
+    {"notify", "telegram_chat_id", KEY_STR, S(notify_telegram_chat_id), 0, 0, NULL, "",
+     "chat to post to: a number (groups are negative) or @channelname"},
+    {"notify", "telegram_token_file", KEY_STR, S(notify_telegram_token_file), 0, 0, NULL, "",
+     "file whose first line is the bot token (mode 600); or TRADEOPS_TELEGRAM_TOKEN"},
+    {"notify", "slack_webhook_url_file", KEY_STR, S(notify_slack_webhook_url_file), 0, 0, NULL,
+     "",
+     "file whose first line is the Slack webhook URL (mode 600); or TRADEOPS_SLACK_WEBHOOK_URL"},
+    {"notify", "route_info", KEY_STR, S(notify_route_info), 0, 0, NULL, "",
+     "destinations of info alerts: comma-separated telegram, slack, or empty"},
+    {"notify", "route_warning", KEY_STR, S(notify_route_warning), 0, 0, NULL, "slack",
+     "destinations of warning alerts"},
+    {"notify", "route_critical", KEY_STR, S(notify_route_critical), 0, 0, NULL, "telegram,slack",
+     "destinations of critical alerts"},
+    {"notify", "max_attempts", KEY_INT, S(notify_max_attempts), 1, 100, NULL, "8",
+     "attempts per message before it is given up (dead)"},
+    {"notify", "timeout_ms", KEY_INT, S(notify_timeout_ms), 100, 120000, NULL, "10000",
+     "limit for one request to Telegram or Slack, connection included"},
+    {"notify", "retry_base_ms", KEY_INT, S(notify_retry_base_ms), 10, 600000, NULL, "2000",
+     "wait before the first retry after a transient failure; doubles with each attempt"},
+    {"notify", "retry_max_s", KEY_INT, S(notify_retry_max_s), 1, 86400, NULL, "600",
+     "longest wait between two attempts"},
 };
 #undef S
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
@@ -205,7 +238,7 @@ int config_set(config *c, const char *section, const char *key, const char *valu
         if (!section_known(section)) {
             snprintf(err, errlen,
                      "unknown section [%.40s]; sections are database, redis, broker, console, "
-                     "engine, recon, trades",
+                     "engine, recon, trades, guard, notify",
                      section);
         } else {
             char keys[256];
@@ -309,43 +342,73 @@ int config_load_env(config *c, char *err, size_t errlen)
             return -1;
         }
     }
-    const char *tok = getenv("TRADEOPS_BROKER_TOKEN");
-    if (tok) {
-        if (strlen(tok) >= sizeof c->broker_token) {
-            snprintf(err, errlen, "TRADEOPS_BROKER_TOKEN: too long");
+    const struct {
+        const char *var;
+        char *dst;
+        size_t size;
+    } secrets[] = {
+        {"TRADEOPS_BROKER_TOKEN", c->broker_token, sizeof c->broker_token},
+        {"TRADEOPS_TELEGRAM_TOKEN", c->notify_telegram_token, sizeof c->notify_telegram_token},
+        {"TRADEOPS_SLACK_WEBHOOK_URL", c->notify_slack_webhook_url,
+         sizeof c->notify_slack_webhook_url},
+    };
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+        const char *v = getenv(secrets[i].var);
+        if (!v)
+            continue;
+        if (strlen(v) >= secrets[i].size || strpbrk(v, "\r\n")) {
+            snprintf(err, errlen, "%s: too long or more than one line", secrets[i].var);
             return -1;
         }
-        snprintf(c->broker_token, sizeof c->broker_token, "%s", tok);
+        snprintf(secrets[i].dst, secrets[i].size, "%s", v);
     }
     return 0;
 }
 
-int config_load_secrets(config *c, char *err, size_t errlen)
+/* Reads the first line of the file named by key (section.name = path) into
+ * out, unless out is already set (by the environment). */
+static int load_secret_file(const char *key, const char *path, char *out, size_t outlen,
+                            char *err, size_t errlen)
 {
-    if (!c->broker_token_file[0] || c->broker_token[0])
+    if (!path[0] || out[0])
         return 0;
-    FILE *f = fopen(c->broker_token_file, "r");
+    FILE *f = fopen(path, "r");
     if (!f) {
-        snprintf(err, errlen, "broker.token_file %s: cannot open: %s", c->broker_token_file,
-                 strerror(errno));
+        snprintf(err, errlen, "%s %s: cannot open: %s", key, path, strerror(errno));
         return -1;
     }
-    char line[sizeof c->broker_token + 2];
+    char line[CONFIG_STR + 2];
     if (!fgets(line, sizeof line, f)) {
         fclose(f);
-        snprintf(err, errlen, "broker.token_file %s: empty", c->broker_token_file);
+        snprintf(err, errlen, "%s %s: empty", key, path);
         return -1;
     }
     fclose(f);
     size_t n = strlen(line);
     while (n && isspace((unsigned char)line[n - 1]))
         line[--n] = '\0';
-    if (n == 0 || n >= sizeof c->broker_token) {
-        snprintf(err, errlen, "broker.token_file %s: the first line must hold the token (1-%zu "
-                 "bytes)", c->broker_token_file, sizeof c->broker_token - 1);
+    if (n == 0 || n >= outlen) {
+        memset(line, 0, sizeof line);
+        snprintf(err, errlen, "%s %s: the first line must hold the secret (1-%zu bytes)", key,
+                 path, outlen - 1);
         return -1;
     }
-    memcpy(c->broker_token, line, n + 1);
+    memcpy(out, line, n + 1);
+    memset(line, 0, sizeof line);
+    return 0;
+}
+
+int config_load_secrets(config *c, char *err, size_t errlen)
+{
+    if (load_secret_file("broker.token_file", c->broker_token_file, c->broker_token,
+                         sizeof c->broker_token, err, errlen) != 0 ||
+        load_secret_file("notify.telegram_token_file", c->notify_telegram_token_file,
+                         c->notify_telegram_token, sizeof c->notify_telegram_token, err,
+                         errlen) != 0 ||
+        load_secret_file("notify.slack_webhook_url_file", c->notify_slack_webhook_url_file,
+                         c->notify_slack_webhook_url, sizeof c->notify_slack_webhook_url, err,
+                         errlen) != 0)
+        return -1;
     return 0;
 }
 

@@ -50,9 +50,31 @@ typedef struct config {
     int trades_interval_s;
     int trades_overlap_s;
     int trades_lookback_h;
+    /* [guard] */
+    int guard_interval_ms;
+    int guard_watch_interval_ms;
+    int guard_close_attempts;
+    int guard_link_down_after_s;
+    /* [notify] */
+    bool notify_enabled;
+    char notify_telegram_api_url[CONFIG_STR];
+    char notify_telegram_chat_id[64];
+    char notify_telegram_token_file[CONFIG_STR];
+    char notify_slack_webhook_url_file[CONFIG_STR];
+    char notify_route_info[64];
+    char notify_route_warning[64];
+    char notify_route_critical[64];
+    int notify_max_attempts;
+    int notify_timeout_ms;
+    int notify_retry_base_ms;
+    int notify_retry_max_s;
 
     /* Loaded from broker_token_file (or TRADEOPS_BROKER_TOKEN), never printed. */
     char broker_token[256];
+    /* [notify] secrets, from telegram_token_file / slack_webhook_url_file (or
+     * TRADEOPS_TELEGRAM_TOKEN / TRADEOPS_SLACK_WEBHOOK_URL), never printed. */
+    char notify_telegram_token[256];
+    char notify_slack_webhook_url[CONFIG_STR];
     /* Where the file came from, for messages ("" when none was read). */
     char source_path[CONFIG_STR];
 } config;
@@ -70,7 +92,9 @@ int config_load_env(config *c, char *err, size_t errlen);
 int config_set(config *c, const char *section, const char *key, const char *value, char *err,
                size_t errlen);
 
-/* Reads the broker token file into broker_token (when set). */
+/* Reads the broker token file into broker_token, and the [notify] secret
+ * files into notify_telegram_token / notify_slack_webhook_url (each when set
+ * and not already given by the environment). */
 int config_load_secrets(config *c, char *err, size_t errlen);
 
 /* Default path: $XDG_CONFIG_HOME/tradeops/config.ini or ~/.config/... */

@@ -22,11 +22,13 @@
 #include "clock.h"
 #include "command_queue.h"
 #include "detector.h"
+#include "guard.h"
 #include "latency.h"
 #include "pg.h"
 #include "reconciler.h"
 #include "store.h"
 #include "view_json.h"
+#include "watcher.h"
 
 struct engine {
     const config *cfg;
@@ -49,6 +51,8 @@ struct engine {
     reconciler *recon;
     detector *trades;    /* closed trades from the deal history */
     command_queue *cmdq; /* NULL without an operator (the daemon takes no commands) */
+    guard *guard;        /* drawdown guards of the accounts this instance owns */
+    watcher *watch;      /* alerts, guards and audit into the model */
 
     pthread_t thread;
     bool started;
@@ -204,6 +208,13 @@ engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *
     e->trades = detector_new(cfg, err, errlen);
     e->recon = e->trades ? reconciler_new(cfg, scope, m, err, errlen) : NULL;
     if (!e->recon) {
+        engine_free(e);
+        return NULL;
+    }
+    /* Every instance guards: the advisory locks decide which acts. */
+    e->guard = guard_new(cfg, cfg->instance[0] ? cfg->instance : NULL, err, errlen);
+    e->watch = e->guard ? watcher_new(cfg, scope, m, err, errlen) : NULL;
+    if (!e->watch) {
         engine_free(e);
         return NULL;
     }
@@ -383,6 +394,7 @@ int engine_start(engine *e, char *err, size_t errlen)
     e->started = true;
     if (reconciler_start(e->recon, err, errlen) != 0 ||
         detector_start(e->trades, err, errlen) != 0 ||
+        guard_start(e->guard, err, errlen) != 0 || watcher_start(e->watch, err, errlen) != 0 ||
         (e->cmdq && command_queue_start(e->cmdq, err, errlen) != 0)) {
         engine_stop(e);
         return -1;
@@ -406,6 +418,8 @@ void engine_stop(engine *e)
     command_queue_stop(e->cmdq);
     reconciler_stop(e->recon);
     detector_stop(e->trades);
+    guard_stop(e->guard);
+    watcher_stop(e->watch);
     if (!e->started)
         return;
     pthread_mutex_lock(&e->lock);
@@ -424,6 +438,8 @@ void engine_free(engine *e)
     command_queue_free(e->cmdq);
     reconciler_free(e->recon);
     detector_free(e->trades);
+    guard_free(e->guard);
+    watcher_free(e->watch);
     broker_poller_free(e->broker);
     cache_close(e->redis);
     if (e->pg)

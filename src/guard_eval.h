@@ -15,7 +15,14 @@
  * the two; a warning level is reached when used >= that fraction.
  *
  * Deposits and withdrawals (balance deals) are not profit or loss: they move
- * every baseline by their amount (initial, peak, EOD high, day start).
+ * every baseline by their amount (initial, peak, EOD high, day start), and
+ * every floor by the same amount, so the money between equity and a floor
+ * (and the fraction used) is what it was. That is why the allowance is a
+ * percent of the baseline without the net deposits since the start:
+ *   floor = baseline - pct/100 x (baseline - net_deposits)
+ * which is baseline x (1 - pct/100) while nothing was deposited. (Moving
+ * only the baselines would let a withdrawal trip the guard: 20% trailing,
+ * peak 10,000, equity 8,500, withdraw 5,000 -> equity 3,500, floor 4,000.)
  *
  * States: ok -> warning -> breached -> countdown -> closing -> closed, plus
  * aborted (an operator stopped a countdown) and blind (no data, data older
@@ -32,7 +39,13 @@
  *     an admin's re-arm (guard_rearm), never by a sample.
  *   - aborted: stays while equity is at or below the floor (no new
  *     countdown: an operator said no); once equity is above it again the
- *     guard is armed again (ok or warning).
+ *     guard is armed again (ok or warning). Like closing and closed, it is
+ *     kept when the data goes blind (only why says so), so a stale spell
+ *     cannot undo an operator's abort.
+ *   - clock jumps: a countdown never ends later than countdown_s after the
+ *     current clock (a backward jump cannot stretch it); data stamped more
+ *     than 5 s in the future, or older than blind_after_s (a forward jump),
+ *     makes the guard blind. guard_eval.c has the details.
  *
  * Threads: none; every function is reentrant.
  */
@@ -87,6 +100,7 @@ typedef struct guard_baselines {
     int32_t day;               /* trading day (guard_day() in SQL) of day_start */
     double day_start_balance;
     double last_balance;       /* balance at the last good sample */
+    double net_deposits;       /* deposits - withdrawals since initialised */
 } guard_baselines;
 
 typedef struct guard_sample {
@@ -127,7 +141,7 @@ void guard_rules_default(guard_rules *r);
 
 /* Named presets: "ftmo-2step" (10% static, 5% daily, 00:00 Europe/Prague),
  * "ftmo-1step" (6% trailing EOD locked at the initial balance, 3% daily,
- * 00:00 Europe/Prague), "eod-trailing-lock" (6% trailing EOD, lock at
+ * 00:00 Europe/Prague), "eod-trailing-lock" (5% trailing EOD, lock at
  * +0%), "intraday-trailing" (the default rules). 0, or -1 for an unknown name. */
 int guard_preset(const char *name, guard_rules *out);
 /* The presets' names, NULL-terminated, for help and error messages. */

@@ -55,6 +55,7 @@ create table guard_state (
     trading_day       integer,
     day_start_balance double precision,
     last_balance      double precision,
+    net_deposits      double precision not null default 0, -- deposits - withdrawals since initialised
     deals_until       timestamptz,      -- balance deals counted up to here
     -- The last evaluation.
     equity            double precision,
