@@ -33,15 +33,21 @@ enum screen_verb {
     VERB_FILTER, /* arg: the new filter text ("" clears) */
     VERB_ENTER,
     VERB_TAG,
-    VERB_PANE_NEXT,   /* REACT_PASS when already on the last pane */
-    VERB_PANE_PREV,   /* REACT_PASS when already on the first pane */
-    VERB_CLOSE,       /* leave an overlay (the help screen answers it) */
-    VERB_DETAIL,      /* open the selected row's detail view */
-    VERB_BACK,        /* leave the screen's own detail view */
-    VERB_RESOLVE,     /* text: the operator's note; target: what ask captured */
-    VERB_CYCLE_STATE, /* show the next state (open, resolved, all) */
-    VERB_CYCLE_KIND,  /* show the next kind (all, then each kind) */
-    VERB_ACCOUNT,     /* text: the account to show ("" shows all) */
+    VERB_PANE_NEXT,     /* REACT_PASS when already on the last pane */
+    VERB_PANE_PREV,     /* REACT_PASS when already on the first pane */
+    VERB_CLOSE,         /* leave an overlay (the help screen answers it) */
+    VERB_DETAIL,        /* open the selected row's detail view */
+    VERB_BACK,          /* leave the screen's own detail view */
+    VERB_RESOLVE,       /* text: the operator's note; target: what ask captured */
+    VERB_CYCLE_STATE,   /* show the next state (open, resolved, all) */
+    VERB_CYCLE_KIND,    /* show the next kind (all, then each kind) */
+    VERB_ACCOUNT,       /* text: the account to show ("" shows all) */
+    VERB_ACK,           /* text: an optional note; target: the alert ask captured */
+    VERB_ABORT,         /* text: the reason; target: the account ask captured */
+    VERB_CLOSE_ALL,     /* text: the account id typed again; target: the account */
+    VERB_REARM,         /* text: the account id typed again; target: the account */
+    VERB_HISTORY,       /* toggle resolved rows (history) in or out */
+    VERB_CYCLE_OUTCOME, /* show the next outcome (all, ok, refused, failed) */
     VERB_COUNT
 };
 #define VERB_BIT(v) (1ul << (v))
@@ -49,7 +55,9 @@ enum screen_verb {
 /* Verbs whose action first asks the operator for a line of text. The
  * console opens its prompt (label and captured target from the screen's
  * ask), and hands the text back on Enter; Esc drops it. */
-#define SCREEN_TEXT_VERBS (VERB_BIT(VERB_FILTER) | VERB_BIT(VERB_RESOLVE) | VERB_BIT(VERB_ACCOUNT))
+#define SCREEN_TEXT_VERBS                                                                          \
+    (VERB_BIT(VERB_FILTER) | VERB_BIT(VERB_RESOLVE) | VERB_BIT(VERB_ACCOUNT) |                     \
+     VERB_BIT(VERB_ACK) | VERB_BIT(VERB_ABORT) | VERB_BIT(VERB_CLOSE_ALL) | VERB_BIT(VERB_REARM))
 
 #define SCREEN_LABEL_MAX 192 /* bytes of a prompt label, NUL included */
 #define SCREEN_TEXT_MAX 256  /* bytes of prompt text, NUL included */

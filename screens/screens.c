@@ -10,11 +10,15 @@
 #include "screen.h"
 
 extern const screen_ops positions_screen;
+extern const screen_ops alerts_screen;
 extern const screen_ops recon_screen;
+extern const screen_ops audit_screen;
 
 const screen_ops *const screens_table[] = {
     &positions_screen,
+    &alerts_screen,
     &recon_screen,
+    &audit_screen,
 };
 
 const size_t screens_count = sizeof screens_table / sizeof screens_table[0];

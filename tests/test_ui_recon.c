@@ -12,7 +12,7 @@ Test(ui_recon, tab_badge_counts_open_rows_in_the_alert_role)
     console_ui *ui = start(false, sample());
     char top[LINE_MAX_BYTES];
     line(0, top, sizeof top);
-    cr_expect(strstr(top, "1 Positions") && strstr(top, "2 Recon(5)"), "tabs: %s", top);
+    cr_expect(strstr(top, "1 Positions") && strstr(top, "3 Recon(5)"), "tabs: %s", top);
     cr_expect_eq(color_at("(5)"), theme_attr(ROLE_BAD) & A_COLOR);
     stop(ui);
 }
@@ -22,8 +22,8 @@ Test(ui_recon, no_badge_before_the_first_pass_and_says_so)
     console_ui *ui = start(false, snapshot_with(NULL, 0));
     char top[LINE_MAX_BYTES];
     line(0, top, sizeof top);
-    cr_expect(strstr(top, "2 Recon") && !strstr(top, "Recon("), "tabs: %s", top);
-    keys(ui, "2");
+    cr_expect(strstr(top, "3 Recon") && !strstr(top, "Recon("), "tabs: %s", top);
+    keys(ui, "3");
     cr_expect(screen_has("has not finished a pass yet"));
     cr_expect(screen_has("waiting for the reconciler's first pass"));
     stop(ui);
@@ -32,7 +32,7 @@ Test(ui_recon, no_badge_before_the_first_pass_and_says_so)
 Test(ui_recon, counts_health_and_open_rows_newest_first)
 {
     console_ui *ui = start(false, sample());
-    keys(ui, "2");
+    keys(ui, "3");
     cr_expect(screen_has("open 5: missing 2  unexpected 1  volume 1  SL 1"));
     cr_expect(screen_has("last pass 4.0s ago") || screen_has("last pass 4s ago"), "reconciler age");
     cr_expect(screen_has("3 accounts checked"));
@@ -51,7 +51,7 @@ Test(ui_recon, counts_health_and_open_rows_newest_first)
 Test(ui_recon, state_kind_and_account_filters_cycle_and_narrow)
 {
     console_ui *ui = start(false, sample());
-    keys(ui, "2o");
+    keys(ui, "3o");
     cr_expect(screen_has("state: resolved"));
     cr_expect(screen_has("resolved by alice") && screen_has("auto-resolved"));
     cr_expect_not(screen_has("1001"));
@@ -89,7 +89,7 @@ Test(ui_recon, hostile_text_never_reaches_the_terminal_raw)
     memcpy(rows, base_rows, sizeof rows);
     rows[0].account = "demo-\x1b[H3";
     console_ui *ui = start_at(30, 160, false, true, true, false, snapshot_with(rows, N_BASE));
-    keys(ui, "2");
+    keys(ui, "3");
     cr_expect(screen_has("EVIL?[2J"), "hostile symbol shown inert");
     cr_expect(screen_has("gone at the broker?]0;pwned?"));
     cr_expect_not(screen_has_control(), "a control character reached the list");
@@ -115,7 +115,7 @@ Test(ui_recon, hostile_text_never_reaches_the_terminal_raw)
 Test(ui_recon, new_rows_are_highlighted_for_a_few_seconds)
 {
     console_ui *ui = start(false, sample());
-    keys(ui, "2G"); /* cursor on the oldest row, away from the new ones */
+    keys(ui, "3G"); /* cursor on the oldest row, away from the new ones */
     /* The first set marks nothing. */
     attr_t plain = theme_attr(ROLE_NORMAL) & A_COLOR;
     cr_expect_eq(color_at("2002"), plain);
@@ -137,7 +137,7 @@ Test(ui_recon, new_rows_are_highlighted_for_a_few_seconds)
 Test(ui_recon, small_terminals_show_something_sensible)
 {
     console_ui *ui = start_at(24, 80, false, true, true, false, sample());
-    keys(ui, "2");
+    keys(ui, "3");
     cr_expect(screen_has("open 5: missing 2"));
     cr_expect(screen_has("3001") && screen_has("1001"));
     char h[LINE_MAX_BYTES];
@@ -182,7 +182,7 @@ Test(ui_recon, reconciler_health_before_and_after_a_clean_pass)
     set->last_pass_ms = 0;
     snprintf(set->error, sizeof set->error, "ERROR: relation missing\n\x1b[2Jat line 1");
     console_ui *ui = start(false, snap);
-    keys(ui, "2");
+    keys(ui, "3");
     cr_expect(screen_has("has not finished a pass yet"), "no pass, yet no claim");
     cr_expect_not(screen_has("no discrepancy"));
     cr_expect(screen_has("reconciler: no pass yet"));

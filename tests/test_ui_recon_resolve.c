@@ -10,7 +10,7 @@
 Test(ui_recon, detail_shows_both_sides_and_marks_what_differs)
 {
     console_ui *ui = start(false, sample());
-    keys(ui, "2");
+    keys(ui, "3");
     select_id(ui, "2001");
     keys(ui, "\r");
     cr_expect(screen_has("Recon #13"));
@@ -50,7 +50,7 @@ Test(ui_recon, detail_shows_both_sides_and_marks_what_differs)
 Test(ui_recon, detail_marks_without_colour_too)
 {
     console_ui *ui = start_at(24, 100, false, true, false, true, sample());
-    keys(ui, "2");
+    keys(ui, "3");
     select_id(ui, "2002");
     keys(ui, "\r");
     char buf[LINE_MAX_BYTES];
@@ -67,7 +67,7 @@ Test(ui_recon, detail_marks_without_colour_too)
 Test(ui_recon, detail_says_when_its_row_is_gone)
 {
     console_ui *ui = start(false, sample());
-    keys(ui, "2");
+    keys(ui, "3");
     select_id(ui, "2001");
     keys(ui, "\r");
     cr_expect(screen_has("Recon #13"));
@@ -89,7 +89,7 @@ Test(ui_recon, detail_says_when_its_row_is_gone)
 Test(ui_recon, resolve_sends_the_id_captured_when_r_was_pressed)
 {
     console_ui *ui = start(false, sample());
-    keys(ui, "2");
+    keys(ui, "3");
     select_id(ui, "2001");
     keys(ui, "r");
     char h[LINE_MAX_BYTES];
@@ -125,7 +125,7 @@ Test(ui_recon, resolve_sends_the_id_captured_when_r_was_pressed)
 Test(ui_recon, resolve_keeps_its_target_when_the_cursor_lands_elsewhere)
 {
     console_ui *ui = start(false, sample());
-    keys(ui, "2");
+    keys(ui, "3");
     select_id(ui, "2001");
     keys(ui, "rbroker confirmed");
     /* #13 leaves the list while the note is typed: the cursor moves on to
@@ -150,7 +150,7 @@ Test(ui_recon, resolve_keeps_its_target_when_the_cursor_lands_elsewhere)
 Test(ui_recon, resolve_from_the_detail_view_and_a_refusal_shows_in_the_error_role)
 {
     console_ui *ui = start(false, sample());
-    keys(ui, "2");
+    keys(ui, "3");
     select_id(ui, "1002");
     keys(ui, "\r");
     keys(ui, "rmine");
@@ -175,7 +175,7 @@ Test(ui_recon, resolve_from_the_detail_view_and_a_refusal_shows_in_the_error_rol
 Test(ui_recon, empty_note_is_refused_locally)
 {
     console_ui *ui = start(false, sample());
-    keys(ui, "2r\r");
+    keys(ui, "3r\r");
     cr_expect_eq(tp.n_sent, 0u);
     char st[LINE_MAX_BYTES];
     status(st, sizeof st);
@@ -192,7 +192,7 @@ Test(ui_recon, empty_note_is_refused_locally)
 Test(ui_recon, already_resolved_row_says_so)
 {
     console_ui *ui = start(false, sample());
-    keys(ui, "2o");
+    keys(ui, "3o");
     select_id(ui, "900");
     keys(ui, "r");
     char h[LINE_MAX_BYTES], st[LINE_MAX_BYTES];
@@ -207,7 +207,7 @@ Test(ui_recon, already_resolved_row_says_so)
 Test(ui_recon, without_an_engine_resolve_says_so)
 {
     console_ui *ui = start_at(24, 100, false, false, true, false, sample());
-    keys(ui, "2r");
+    keys(ui, "3r");
     char st[LINE_MAX_BYTES], h[LINE_MAX_BYTES];
     status(st, sizeof st);
     hint(h, sizeof h);
@@ -219,7 +219,7 @@ Test(ui_recon, without_an_engine_resolve_says_so)
 Test(ui_recon, readonly_has_no_resolve_in_keys_hints_or_help)
 {
     console_ui *ui = start_at(40, 120, true, true, true, false, sample());
-    keys(ui, "2");
+    keys(ui, "3");
     char h[LINE_MAX_BYTES];
     hint(h, sizeof h);
     cr_expect_not(strstr(h, "resolve"), "hint: %s", h);
@@ -236,7 +236,7 @@ Test(ui_recon, readonly_has_no_resolve_in_keys_hints_or_help)
     stop(ui);
     /* The same console not read-only lists it, marked dangerous. */
     ui = start_at(40, 120, false, true, true, false, sample());
-    keys(ui, "2");
+    keys(ui, "3");
     hint(h, sizeof h);
     cr_expect(strstr(h, "r resolve"), "hint: %s", h);
     keys(ui, "?");
@@ -254,7 +254,7 @@ Test(ui_recon, prompt_label_long_ids_leave_room_to_type)
                          "position-with-a-long-id-0123456789", "EURUSD", RECON_VOLUME, false, false,
                          NULL, NULL, "x"}};
     console_ui *ui = start_at(24, 80, false, true, true, false, snapshot_with(rows, 1));
-    keys(ui, "2rtyped note");
+    keys(ui, "3rtyped note");
     char h[LINE_MAX_BYTES];
     hint(h, sizeof h);
     cr_expect(strstr(h, "resolve #21"), "prompt: %s", h);

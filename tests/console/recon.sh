@@ -139,8 +139,8 @@ setup() {
 resolve() {
     start rw
     check "rw: console shows demo-1" wait_for 'demo-1' "$START_TIMEOUT_S" || { give_up; return; }
-    keys 2
-    check "rw: 2 opens the Recon tab" wait_for '(open [0-9]+|has not finished a pass)' || { give_up; return; }
+    keys 3
+    check "rw: 3 opens the Recon tab" wait_for '(open [0-9]+|has not finished a pass)' || { give_up; return; }
     keys /
     text "$POS_A"
     keys Enter
@@ -151,7 +151,7 @@ resolve() {
         give_up
         return
     fi
-    check "rw: the tab badge counts open rows" wait_for '2 Recon\([0-9]+\)'
+    check "rw: the tab badge counts open rows" wait_for '3 Recon\([0-9]+\)'
     keys Enter
     check "rw: Enter opens the detail" wait_for 'Recon #[0-9]+ +demo-1 +position '"$POS_A" || { give_up; return; }
     ID=$(capture | sed -n 's/.*Recon #\([0-9][0-9]*\).*/\1/p' | head -n 1)
@@ -195,7 +195,7 @@ resolve() {
 readonly_console() {
     start ro --readonly
     check "ro: console shows demo-1" wait_for 'demo-1' "$START_TIMEOUT_S" || { give_up; return; }
-    keys 2
+    keys 3
     keys /
     text "$POS_B"
     keys Enter
