@@ -28,8 +28,13 @@ int cli_positions(config *cfg, int argc, char **argv);
 int cli_migrate(config *cfg, int argc, char **argv);
 int cli_operator(config *cfg, int argc, char **argv);
 int cli_account(config *cfg, int argc, char **argv);
+int cli_account_set_guard(config *cfg, int argc, char **argv);  /* cli_guard.c */
+int cli_account_show_guard(config *cfg, int argc, char **argv); /* cli_guard.c */
 int cli_recon(config *cfg, int argc, char **argv);   /* cli_recon.c */
 int cli_trades(config *cfg, int argc, char **argv);  /* cli_trades.c */
+int cli_alerts(config *cfg, int argc, char **argv);  /* cli_alerts.c */
+int cli_guard(config *cfg, int argc, char **argv);   /* cli_guard_ops.c */
+int cli_audit(config *cfg, int argc, char **argv);   /* cli_audit.c */
 
 /* Prints JSON with every string made terminal-safe: DEL and C1 controls
  * become \u escapes and bytes that are not UTF-8 become \ufffd, so the

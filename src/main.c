@@ -43,12 +43,22 @@ static void usage(FILE *out)
             "                                        roles: viewer, trader, oncall, admin (admin "
             "only)\n"
             "  account add ID [--name N] [--dd-limit PCT] | list [--json]\n"
+            "  account set-guard ID --preset NAME | --max-loss-pct P --mode M [...]\n"
+            "                                        drawdown guard rules (admin; --help: flags)\n"
+            "  account show-guard ID [--json]        an account's guard rules\n"
             "  recon [--open] [--account ID] [--limit N] [--json]\n"
             "                                        divergences between the bot and the broker\n"
             "  recon resolve ID --note TEXT          resolve one with a note (oncall, admin)\n"
             "  trades [--account ID] [--since T] [--limit N] [--json|--csv]\n"
             "                                        closed trades, newest first (T: 2026-11-21, "
             "24h, 7d)\n"
+            "  alerts [--all] [--account ID] [--severity S] [--limit N] [--json]\n"
+            "                                        active alerts (exit 4 when one is critical)\n"
+            "  alerts ack ID [--note TEXT] | abort ID|ACCOUNT --note REASON   (oncall, admin)\n"
+            "  guard status [--account ID] [--json]  drawdown guards: state, floors, countdown\n"
+            "  guard close-all ACCOUNT --confirm ACCOUNT [--note TEXT] | rearm ACCOUNT   (admin)\n"
+            "  audit [--since T] [--user U] [--action A] [--outcome O] [--target TEXT]\n"
+            "        [--limit N] [--json|--csv]      the audit log, newest first\n"
             "  migrate                               apply pending schema migrations\n"
             "  daemon                                run the engine with no console\n"
             "\n"
@@ -67,7 +77,7 @@ static void usage(FILE *out)
             "  --help, --version\n"
             "\n"
             "Exit codes: 0 ok, 1 failed, 2 usage or configuration error, 3 refused by role,\n"
-            "4 critical (status).\n");
+            "4 critical (status; alerts: an active critical alert).\n");
 }
 
 enum {
@@ -339,6 +349,7 @@ int main(int argc, char **argv)
             {"status", cli_status},     {"positions", cli_positions}, {"migrate", cli_migrate},
             {"operator", cli_operator}, {"account", cli_account},     {"daemon", run_daemon},
             {"recon", cli_recon},       {"trades", cli_trades},
+            {"alerts", cli_alerts},     {"guard", cli_guard},         {"audit", cli_audit},
         };
         rc = -1;
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
