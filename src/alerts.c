@@ -73,8 +73,12 @@ int alert_raise(PGconn *c, const config *cfg, const alert_spec *a, int64_t *id, 
             .body = NULL,
             .alert_id = aid,
         };
-        if (notify_enqueue(c, cfg, &m, err, errlen) < 0)
-            return -1;
+        /* notify_enqueue works in a savepoint: when it fails the alert
+         * stands (the console shows it) and the failure goes to the log. */
+        char nerr[256];
+        if (notify_enqueue(c, cfg, &m, nerr, sizeof nerr) < 0)
+            fprintf(stderr, "tradeops: alert #%lld (%s) not queued for notification: %s\n",
+                    (long long)aid, a->kind, nerr);
     }
     return 0;
 }

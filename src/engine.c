@@ -23,6 +23,7 @@
 #include "command_queue.h"
 #include "detector.h"
 #include "guard.h"
+#include "notifier.h"
 #include "latency.h"
 #include "pg.h"
 #include "reconciler.h"
@@ -53,6 +54,7 @@ struct engine {
     command_queue *cmdq; /* NULL without an operator (the daemon takes no commands) */
     guard *guard;        /* drawdown guards of the accounts this instance owns */
     watcher *watch;      /* alerts, guards and audit into the model */
+    notifier *notify;    /* queued notifications out to Telegram and Slack */
 
     pthread_t thread;
     bool started;
@@ -214,7 +216,8 @@ engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *
     /* Every instance guards: the advisory locks decide which acts. */
     e->guard = guard_new(cfg, cfg->instance[0] ? cfg->instance : NULL, err, errlen);
     e->watch = e->guard ? watcher_new(cfg, scope, m, err, errlen) : NULL;
-    if (!e->watch) {
+    e->notify = e->watch ? notifier_new(cfg, err, errlen) : NULL;
+    if (!e->notify) {
         engine_free(e);
         return NULL;
     }
@@ -376,8 +379,7 @@ static void *poller_main(void *arg)
         int64_t next = t0 + e->cfg->poll_interval_ms;
         pthread_mutex_lock(&e->lock);
         struct timespec deadline = clock_mono_deadline(next);
-        while (!atomic_load(&e->stop) &&
-               pthread_cond_timedwait(&e->wake, &e->lock, &deadline) == 0)
+        while (!atomic_load(&e->stop) && pthread_cond_timedwait(&e->wake, &e->lock, &deadline) == 0)
             ;
         pthread_mutex_unlock(&e->lock);
     }
@@ -393,8 +395,8 @@ int engine_start(engine *e, char *err, size_t errlen)
     }
     e->started = true;
     if (reconciler_start(e->recon, err, errlen) != 0 ||
-        detector_start(e->trades, err, errlen) != 0 ||
-        guard_start(e->guard, err, errlen) != 0 || watcher_start(e->watch, err, errlen) != 0 ||
+        detector_start(e->trades, err, errlen) != 0 || guard_start(e->guard, err, errlen) != 0 ||
+        watcher_start(e->watch, err, errlen) != 0 || notifier_start(e->notify, err, errlen) != 0 ||
         (e->cmdq && command_queue_start(e->cmdq, err, errlen) != 0)) {
         engine_stop(e);
         return -1;
@@ -420,6 +422,7 @@ void engine_stop(engine *e)
     detector_stop(e->trades);
     guard_stop(e->guard);
     watcher_stop(e->watch);
+    notifier_stop(e->notify);
     if (!e->started)
         return;
     pthread_mutex_lock(&e->lock);
@@ -440,6 +443,7 @@ void engine_free(engine *e)
     detector_free(e->trades);
     guard_free(e->guard);
     watcher_free(e->watch);
+    notifier_free(e->notify);
     broker_poller_free(e->broker);
     cache_close(e->redis);
     if (e->pg)

@@ -1,7 +1,9 @@
 /*
  * engine.h - the backend engine: threads that feed the model.
  *
- * Threads: the broker poller (below), the reconciler (reconciler.h) and the
+ * Threads: the broker poller (below), the reconciler (reconciler.h), the
+ * closed-trade detector (detector.h), the guard (guard.h), the watcher
+ * (watcher.h), the notifier (notifier.h) and the
  * command thread (command_queue.h).
  *
  * The broker poller thread. Each cycle it fetches every visible

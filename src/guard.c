@@ -112,8 +112,8 @@ static int renew_accounts(guard *g, const PGresult *r)
             continue;
         const char *p[1] = {g->acc[i].id};
         char err[200];
-        pg_exec_params_ok(g->pg, "select pg_advisory_unlock(" GUARD_LOCK_CLASS ", hashtext($1))",
-                          1, p, err, sizeof err);
+        pg_exec_params_ok(g->pg, "select pg_advisory_unlock(" GUARD_LOCK_CLASS ", hashtext($1))", 1,
+                          p, err, sizeof err);
     }
     free(g->acc);
     g->acc = na;
@@ -202,8 +202,8 @@ static void link_alert(guard *g, guard_acc *a, const char *link, const char *las
     guard_clean(last_error, clean, sizeof clean);
     snprintf(title, sizeof title, "%.63s: broker link down for %" PRId64 " s%s%.100s", a->id,
              down_s, clean[0] ? ": " : "", clean);
-    alert_spec s = {.kind = "broker.link_down", .severity = ALERT_WARNING, .account = a->id,
-                    .title = title};
+    alert_spec s = {
+        .kind = "broker.link_down", .severity = ALERT_WARNING, .account = a->id, .title = title};
     if (alert_raise(g->pg, g->cfg, &s, NULL, NULL, err, sizeof err) == 0)
         a->link_alert = true;
     else
@@ -244,8 +244,8 @@ int guard_pass(guard *g, char *err, size_t errlen)
         char rerr[200];
         if (guard_rules_from_row(r, i, 1, &in.rules, rerr, sizeof rerr) != 0) {
             char msg[320];
-            snprintf(msg, sizeof msg, "%.63s: its rules cannot be used (%.199s); the defaults apply",
-                     a->id, rerr);
+            snprintf(msg, sizeof msg,
+                     "%.63s: its rules cannot be used (%.199s); the defaults apply", a->id, rerr);
             set_error(g, msg);
         }
         in.equity = num_or_nan(r, i, COL_EQUITY);

@@ -37,7 +37,7 @@ void guard_clean(const char *in, char *out, size_t outlen)
 }
 
 static const char *const STATE_KINDS[] = {
-    "guard.warning", "guard.breach", "guard.countdown", "guard.closing",
+    "guard.warning", "guard.breach",  "guard.countdown", "guard.closing",
     "guard.closed",  "guard.aborted", "guard.blind",
 };
 #define N_STATE_KINDS (sizeof STATE_KINDS / sizeof STATE_KINDS[0])
@@ -82,8 +82,8 @@ static char *details_json(const guard_status *st, const guard_rules *r)
     return js;
 }
 
-int guard_sync_alerts(guard *g, const char *account, const guard_status *st,
-                      enum guard_state prev, const guard_rules *rules, char *err, size_t errlen)
+int guard_sync_alerts(guard *g, const char *account, const guard_status *st, enum guard_state prev,
+                      const guard_rules *rules, char *err, size_t errlen)
 {
     const char *want = state_kind(st->state);
     const char *drop[N_STATE_KINDS + 1];
@@ -115,8 +115,9 @@ int guard_sync_alerts(guard *g, const char *account, const guard_status *st,
         snprintf(title, sizeof title, "%.63s: guard breached, alert only: %s", account, why);
         break;
     case GS_COUNTDOWN:
-        snprintf(title, sizeof title, "%.63s: auto-close of every position in %d s unless aborted: %s",
-                 account, rules->countdown_s, why);
+        snprintf(title, sizeof title,
+                 "%.63s: auto-close of every position in %d s unless aborted: %s", account,
+                 rules->countdown_s, why);
         break;
     case GS_CLOSING:
         snprintf(title, sizeof title, "%.63s: closing every position (%s)", account, why);
@@ -128,23 +129,30 @@ int guard_sync_alerts(guard *g, const char *account, const guard_status *st,
         break;
     case GS_ABORTED:
         sev = ALERT_WARNING;
-        snprintf(title, sizeof title, "%.63s: auto-close aborted by an operator; still at or below the floor",
-                 account);
+        snprintf(title, sizeof title,
+                 "%.63s: auto-close aborted by an operator; still at or below the floor", account);
         break;
     case GS_BLIND:
         /* Blind in the middle of a countdown is worse: the close it would
          * have made will not happen. */
         sev = prev == GS_COUNTDOWN ? ALERT_CRITICAL : ALERT_WARNING;
         snprintf(level, sizeof level, "blind");
-        snprintf(title, sizeof title, "%.63s: guard blind, nothing will be closed automatically: %s",
-                 account, why);
+        snprintf(title, sizeof title,
+                 "%.63s: guard blind, nothing will be closed automatically: %s", account, why);
         break;
     default: return 0;
     }
     char *js = details_json(st, rules);
-    alert_spec a = {.kind = want, .severity = sev, .account = account, .level = level,
-                    .rule = guard_rule_name(st->rule)[0] ? guard_rule_name(st->rule) : "guard",
-                    .title = title, .details_json = js};
+    alert_spec a = {.kind = want,
+                    .severity = sev,
+                    .account = account,
+                    .level = level,
+                    /* One breach is one page whichever state shows it. */
+                    .rule = st->state == GS_WARNING && guard_rule_name(st->rule)[0]
+                                ? guard_rule_name(st->rule)
+                                : "guard",
+                    .title = title,
+                    .details_json = js};
     int rc = alert_raise(g->pg, g->cfg, &a, NULL, NULL, err, errlen);
     free(js);
     return rc;
@@ -231,21 +239,37 @@ static int write_state(guard *g, const char *account, const guard_status *st,
     snprintf(day, sizeof day, "%" PRId32, b->day);
     snprintf(data_ms, sizeof data_ms, "%" PRId64, in->has_data ? in->data_ms : 0);
     snprintf(ends, sizeof ends, "%" PRId64, st->countdown_ends_ms);
-    const double v[9] = {b->initial,     b->peak_equity,       b->eod_high,
+    const double v[9] = {b->initial,           b->peak_equity,  b->eod_high,
                          b->day_start_balance, b->last_balance, in->equity,
-                         in->balance,   st->floor,           st->daily_floor};
+                         in->balance,          st->floor,       st->daily_floor};
     for (int i = 0; i < 9; i++)
         fmt_num(nums[i], sizeof nums[i], v[i]);
     char used[32], net[32];
     fmt_num(used, sizeof used, st->used);
     fmt_num(net, sizeof net, b->net_deposits);
     const char *p[23] = {
-        account,  guard_state_name(st->state), level, init_b,
-        nums[0][0] ? nums[0] : NULL, nums[1][0] ? nums[1] : NULL, nums[2][0] ? nums[2] : NULL,
-        b->initialised ? day : NULL, nums[3][0] ? nums[3] : NULL, nums[4][0] ? nums[4] : NULL,
-        nums[5][0] ? nums[5] : NULL, nums[6][0] ? nums[6] : NULL, nums[7][0] ? nums[7] : NULL,
-        nums[8][0] ? nums[8] : NULL, used[0] ? used : NULL, guard_rule_name(st->rule), st->why,
-        data_ms, ends, deals_until, tripped ? "true" : "false", g->owner,
+        account,
+        guard_state_name(st->state),
+        level,
+        init_b,
+        nums[0][0] ? nums[0] : NULL,
+        nums[1][0] ? nums[1] : NULL,
+        nums[2][0] ? nums[2] : NULL,
+        b->initialised ? day : NULL,
+        nums[3][0] ? nums[3] : NULL,
+        nums[4][0] ? nums[4] : NULL,
+        nums[5][0] ? nums[5] : NULL,
+        nums[6][0] ? nums[6] : NULL,
+        nums[7][0] ? nums[7] : NULL,
+        nums[8][0] ? nums[8] : NULL,
+        used[0] ? used : NULL,
+        guard_rule_name(st->rule),
+        st->why,
+        data_ms,
+        ends,
+        deals_until,
+        tripped ? "true" : "false",
+        g->owner,
         net[0] ? net : "0",
     };
     return pg_exec_params_ok(g->pg, SQL_WRITE, 23, p, err, errlen);
@@ -326,7 +350,7 @@ int guard_eval_account(guard *g, guard_acc *a, const guard_input *in, char *err,
     if (settling) {
         a->synced = false;
     } else if (!a->synced || st.state != a->last_state || st.level != a->last_level ||
-        st.state != stored) {
+               st.state != stored) {
         if (guard_sync_alerts(g, a->id, &st, prev, &in->rules, err, errlen) != 0)
             goto fail;
     }

@@ -31,7 +31,7 @@
 #include "guard_int.h"
 #include "pg.h"
 
-#define CLOSE_ROUNDS 2      /* the second catches positions opened during the first */
+#define CLOSE_ROUNDS 2 /* the second catches positions opened during the first */
 #define LIST_ATTEMPTS 3
 
 void guard_close_free(guard *g)
@@ -52,9 +52,9 @@ static int open_tickets(guard *g, const char *account, char (**ids)[40], size_t 
             return 0;
         }
     const char *p[1] = {account};
-    PGresult *r = PQexecParams(g->pg,
-                               "select position_id from broker_positions where account_id = $1",
-                               1, NULL, p, NULL, NULL, 0);
+    PGresult *r =
+        PQexecParams(g->pg, "select position_id from broker_positions where account_id = $1", 1,
+                     NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);
@@ -68,7 +68,7 @@ static int open_tickets(guard *g, const char *account, char (**ids)[40], size_t 
         return -1;
     }
     for (size_t i = 0; i < k; i++)
-        snprintf((*ids)[i], sizeof (*ids)[i], "%s", PQgetvalue(r, (int)i, 0));
+        snprintf((*ids)[i], sizeof(*ids)[i], "%s", PQgetvalue(r, (int)i, 0));
     *n = k;
     PQclear(r);
     return 0;
@@ -93,9 +93,10 @@ static void audit_close(guard *g, const char *account, const close_item *it, con
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "account", account);
     cJSON_AddStringToObject(d, "position", it->position);
-    cJSON_AddStringToObject(d, "result", it->outcome == CLOSE_DONE   ? "done"
-                                         : it->outcome == CLOSE_GONE ? "already closed"
-                                                                     : "failed");
+    cJSON_AddStringToObject(d, "result",
+                            it->outcome == CLOSE_DONE   ? "done"
+                            : it->outcome == CLOSE_GONE ? "already closed"
+                                                        : "failed");
     cJSON_AddNumberToObject(d, "attempts", it->attempts);
     cJSON_AddNumberToObject(d, "httpStatus", (double)it->http_status);
     cJSON_AddNumberToObject(d, "numericCode", (double)it->numeric_code);
@@ -143,14 +144,14 @@ static int close_rounds(guard *g, const char *account, close_item **items, size_
                     if ((*items)[j].outcome != CLOSE_FAILED && from_broker) {
                         /* Said closed, still open at the broker. */
                         (*items)[j].outcome = CLOSE_FAILED;
-                        snprintf((*items)[j].message, sizeof (*items)[j].message,
+                        snprintf((*items)[j].message, sizeof(*items)[j].message,
                                  "still open at the broker after a %s reply",
                                  (*items)[j].code[0] ? (*items)[j].code : "close");
                     }
                 }
             if (!known) {
                 memset(&(*items)[first + k], 0, sizeof **items);
-                snprintf((*items)[first + k].position, sizeof (*items)[first + k].position, "%s",
+                snprintf((*items)[first + k].position, sizeof(*items)[first + k].position, "%s",
                          ids[i]);
                 k++;
             }
@@ -171,7 +172,7 @@ static int close_rounds(guard *g, const char *account, close_item **items, size_
         for (size_t j = 0; j < *n_items; j++)
             if ((*items)[j].outcome != CLOSE_FAILED && listed(ids, n, (*items)[j].position)) {
                 (*items)[j].outcome = CLOSE_FAILED;
-                snprintf((*items)[j].message, sizeof (*items)[j].message,
+                snprintf((*items)[j].message, sizeof(*items)[j].message,
                          "still open at the broker after a %s reply",
                          (*items)[j].code[0] ? (*items)[j].code : "close");
             }
@@ -244,8 +245,12 @@ static int finish(guard *g, guard_acc *a, const char *summary, size_t closed, si
                                          used ? ", " : "", items[i].position);
         snprintf(title, sizeof title, "%.63s: %zu position%s could not be closed: %.110s", a->id,
                  failed, failed == 1 ? "" : "s", list);
-        alert_spec s = {.kind = "guard.close_failed", .severity = ALERT_CRITICAL,
-                        .account = a->id, .level = "close_failed", .title = title,
+        alert_spec s = {.kind = "guard.close_failed",
+                        .severity = ALERT_CRITICAL,
+                        .account = a->id,
+                        .rule = "guard",
+                        .level = "close_failed",
+                        .title = title,
                         .details_json = summary};
         if (alert_raise(g->pg, g->cfg, &s, NULL, NULL, err, errlen) != 0)
             goto fail;

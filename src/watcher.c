@@ -25,7 +25,7 @@ struct watcher {
     model *m;
     PGconn *pg;
     bool listening;
-    alert_set *last;   /* what was published last (one reference held) */
+    alert_set *last; /* what was published last (one reference held) */
     char error[200];
     pthread_t thread;
     bool started;
@@ -248,8 +248,8 @@ static int load(watcher *w, char *err, size_t errlen)
         w->listening = true;
     }
     bool trader = w->scope && w->scope->role == ROLE_TRADER;
-    char *scope_lit = trader ? pg_text_array_literal(w->scope->accounts, w->scope->n_accounts)
-                             : NULL;
+    char *scope_lit =
+        trader ? pg_text_array_literal(w->scope->accounts, w->scope->n_accounts) : NULL;
     if (trader && !scope_lit) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -263,13 +263,12 @@ static int load(watcher *w, char *err, size_t errlen)
         goto out;
     ra = query(w->pg, SQL_ALERTS, scope_lit, n_resolved, err, errlen);
     rg = ra ? query(w->pg, SQL_GUARDS, scope_lit, NULL, err, errlen) : NULL;
-    rl = rg ? query(w->pg, SQL_AUDIT, trader ? w->scope->user : NULL, n_audit, err, errlen)
-            : NULL;
+    rl = rg ? query(w->pg, SQL_AUDIT, trader ? w->scope->user : NULL, n_audit, err, errlen) : NULL;
     PQclear(PQexec(w->pg, rl ? "commit" : "rollback"));
     if (!rl)
         goto out;
-    alert_set *s = alert_set_new((size_t)PQntuples(ra), (size_t)PQntuples(rg),
-                                 (size_t)PQntuples(rl));
+    alert_set *s =
+        alert_set_new((size_t)PQntuples(ra), (size_t)PQntuples(rg), (size_t)PQntuples(rl));
     if (!s) {
         snprintf(err, errlen, "out of memory");
         goto out;

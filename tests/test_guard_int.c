@@ -65,6 +65,41 @@ static void config_for(world *w, config *cfg)
     cfg->guard_interval_ms = 100;
     cfg->guard_watch_interval_ms = 200;
     cfg->broker_timeout_ms = 2000;
+    /* Telegram and Slack at the simulator; warnings go nowhere, so what
+     * arrives is the breach's page alone. */
+    snprintf(cfg->notify_telegram_api_url, sizeof cfg->notify_telegram_api_url, "%s", w->sim.url);
+    snprintf(cfg->notify_telegram_token, sizeof cfg->notify_telegram_token,
+             "123456:TESTtokenTESTtoken");
+    snprintf(cfg->notify_telegram_chat_id, sizeof cfg->notify_telegram_chat_id, "4242");
+    snprintf(cfg->notify_slack_webhook_url, sizeof cfg->notify_slack_webhook_url,
+             "%s/services/T000/B000/abcdef", w->sim.url);
+    cfg->notify_route_warning[0] = '\0';
+}
+
+typedef struct sent_want {
+    world *w;
+    int telegram, slack;
+} sent_want;
+
+/* Messages the simulator's Telegram and Slack received. */
+static void sim_sent(world *w, int *telegram, int *slack)
+{
+    long st = 0;
+    char *body = th_sim_request(&w->sim, "GET", "/_sim/notify", NULL, &st);
+    cr_assert_eq(st, 200);
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    *telegram = cJSON_GetArraySize(cJSON_GetObjectItem(j, "telegram"));
+    *slack = cJSON_GetArraySize(cJSON_GetObjectItem(j, "slack"));
+    cJSON_Delete(j);
+}
+
+static bool sent_at_least(void *arg)
+{
+    sent_want *x = arg;
+    int t, s;
+    sim_sent(x->w, &t, &s);
+    return t >= x->telegram && s >= x->slack;
 }
 
 /* countdown_s: the guard's countdown for demo-2 (20% trailing intraday). */
@@ -125,9 +160,9 @@ static bool guard_in(void *arg)
 {
     state_want *x = arg;
     const char *p[2] = {x->account, x->state};
-    PGresult *r = PQexecParams(x->w->c,
-                               "select 1 from guard_state where account_id = $1 and state = $2",
-                               2, NULL, p, NULL, NULL, 0);
+    PGresult *r =
+        PQexecParams(x->w->c, "select 1 from guard_state where account_id = $1 and state = $2", 2,
+                     NULL, p, NULL, NULL, 0);
     bool yes = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
     PQclear(r);
     return yes;
@@ -251,6 +286,16 @@ Test(guard_int, drawdown_counts_down_and_closes_every_position, .timeout = 90)
                         " kind in ('guard.countdown', 'guard.closing') and state <> 'resolved'",
                         NULL),
                  0);
+    /* One page for the breach, on each chat, however many states it went
+     * through (countdown, closing, closed). */
+    sent_want sw = {&w, 1, 1};
+    cr_expect(th_wait_until(sent_at_least, &sw, WAIT_MS), "the breach was never posted");
+    struct timespec settle = {.tv_sec = 2};
+    nanosleep(&settle, NULL);
+    int tg, sl;
+    sim_sent(&w, &tg, &sl);
+    cr_expect_eq(tg, 1, "exactly one Telegram message (got %d)", tg);
+    cr_expect_eq(sl, 1, "exactly one Slack message (got %d)", sl);
     /* demo-1 was never touched. */
     sim_closes(&w, "demo-1", &received, &done);
     cr_expect_eq(received, 0);
@@ -436,8 +481,7 @@ Test(guard_int, another_instance_takes_over_when_the_holder_dies, .timeout = 60)
         nanosleep(&t, NULL);
     }
     cr_expect_eq(st.owned, 2, "the standby took both over");
-    cr_expect_eq(scalar(w.c, "select count(*) from guard_state where owner = 'standby'", NULL),
-                 2);
+    cr_expect_eq(scalar(w.c, "select count(*) from guard_state where owner = 'standby'", NULL), 2);
     guard_free(g2);
     stop(&w);
 }
