@@ -710,7 +710,7 @@ Test(ui_alerts, fits_80x24_with_many_guards_and_every_size_draws)
     guard_spec_t many[12];
     char names[12][24];
     for (int i = 0; i < 12; i++) {
-        snprintf(names[i], sizeof names[i], "acct-%02d", i);
+        snprintf(names[i], sizeof names[i], "acct-%02d", i % 100);
         many[i] = (guard_spec_t){names[i], i == 5 ? "countdown" : "warning", "why", 0.7,
                                  i == 5 ? COUNTDOWN_LEFT_MS : 0};
     }

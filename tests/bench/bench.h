@@ -7,5 +7,6 @@ int bench_poll(void);
 int bench_screen(void);
 int bench_recon(void);
 int bench_close(void);
+int bench_guard(void);
 
 #endif

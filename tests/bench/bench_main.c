@@ -14,6 +14,8 @@ int main(void)
         rc = 1;
     if (bench_recon() != 0)
         rc = 1;
+    if (bench_guard() != 0)
+        rc = 1;
     if (bench_close() != 0)
         rc = 1;
     curl_global_cleanup();
