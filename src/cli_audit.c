@@ -34,12 +34,7 @@
 #define AUDIT_DEFAULT_LIMIT 100
 #define AUDIT_MAX_LIMIT 100000
 #define FILTER_MAX 200 /* bytes of a --user, --action or --target filter */
-#define MS_PER_MIN 60000LL
-/* Ages beyond a century are typing mistakes, and would overflow soon after. */
-#define SINCE_MAX_MS (100LL * 366 * 24 * 60 * MS_PER_MIN)
 #define ISO_LEN 40
-#define DATE_LEN 10 /* YYYY-MM-DD */
-#define HHMM_LEN 5  /* HH:MM */
 #define CELL 80
 #define LINE 640
 
@@ -60,53 +55,6 @@ static const char HELP[] =
     "  --json         every field, details included; --csv a header and one row each\n"
     "Every registered operator may read the audit log.\n";
 
-/* ---- --since: the same forms as `tradeops trades --since` ---- */
-
-static const struct {
-    char unit;
-    long long ms;
-} AGE_UNITS[] = {{'m', MS_PER_MIN},
-                 {'h', 60 * MS_PER_MIN},
-                 {'d', 24 * 60 * MS_PER_MIN},
-                 {'w', 7 * 24 * 60 * MS_PER_MIN}};
-
-/* An age ("24h") before now; -1 when s is not one. */
-static int parse_age(const char *s, int64_t now, int64_t *out)
-{
-    size_t n = strlen(s);
-    if (n < 2 || strspn(s, "0123456789") != n - 1)
-        return -1;
-    for (size_t i = 0; i < sizeof AGE_UNITS / sizeof AGE_UNITS[0]; i++) {
-        if (s[n - 1] != AGE_UNITS[i].unit)
-            continue;
-        long long v = strtoll(s, NULL, 10); /* digits only; at worst LLONG_MAX */
-        if (v <= 0 || v > SINCE_MAX_MS / AGE_UNITS[i].ms)
-            return -1;
-        *out = now - v * AGE_UNITS[i].ms;
-        return 0;
-    }
-    return -1;
-}
-
-/* A date or date-time, UTC unless it carries a zone; -1 when not one.
- * broker_parse_time then checks every digit and range. */
-static int parse_when(const char *s, int64_t *out)
-{
-    size_t n = strlen(s);
-    char iso[ISO_LEN];
-    if (n == DATE_LEN) {
-        snprintf(iso, sizeof iso, "%sT00:00:00Z", s);
-    } else {
-        if (n < DATE_LEN + 1 + HHMM_LEN || n >= sizeof iso - 4 ||
-            (s[DATE_LEN] != 'T' && s[DATE_LEN] != ' '))
-            return -1;
-        const char *rest = s + DATE_LEN + 1 + HHMM_LEN; /* after HH:MM */
-        bool zone = s[n - 1] == 'Z' || strpbrk(rest, "+-") != NULL;
-        snprintf(iso, sizeof iso, "%.*sT%.*s%s%s%s", DATE_LEN, s, HHMM_LEN, s + DATE_LEN + 1,
-                 *rest == ':' ? "" : ":00", rest, zone ? "" : "Z");
-    }
-    return broker_parse_time(iso, out);
-}
 
 /* ---- output ---- */
 
@@ -291,8 +239,7 @@ static int parse_opts(int argc, char **argv, audit_opts *o)
         (o->action && check_filter("--action", o->action) != EXIT_OK) ||
         (o->target && check_filter("--target", o->target) != EXIT_OK))
         return EXIT_USAGE;
-    if (o->since_arg && parse_age(o->since_arg, clock_now_ms(), &o->since_ms) != 0 &&
-        parse_when(o->since_arg, &o->since_ms) != 0) {
+    if (o->since_arg && cli_parse_since(o->since_arg, clock_now_ms(), &o->since_ms) != 0) {
         fputs("tradeops audit: --since \"", stderr);
         cli_print_safe(stderr, o->since_arg);
         fputs("\" is not a UTC date (2026-11-21), date-time (2026-11-21T09:30) or age (90m, "

@@ -22,4 +22,9 @@ int cli_require(PGconn *pg, const operator_id *op, enum role r, const char *acti
 /* True when stdout should get UTF-8 (the locale says so). */
 bool cli_utf8(void);
 
+/* --since T: an age before now_ms ("90m", "24h", "7d", "2w") or a UTC date or
+ * date-time ("2026-11-21", "2026-11-21T09:30", "2026-11-21 09:30:15", with an
+ * optional zone). 0 with *out in UTC epoch ms, or -1. (cli_trades.c) */
+int cli_parse_since(const char *s, int64_t now_ms, int64_t *out);
+
 #endif

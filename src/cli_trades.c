@@ -106,6 +106,11 @@ static int parse_when(const char *s, int64_t *out)
     return broker_parse_time(iso, out);
 }
 
+int cli_parse_since(const char *s, int64_t now_ms, int64_t *out)
+{
+    return parse_age(s, now_ms, out) == 0 || parse_when(s, out) == 0 ? 0 : -1;
+}
+
 /* ---- output ---- */
 
 /* Columns of the query below. */
@@ -371,8 +376,7 @@ static int parse_opts(int argc, char **argv, trades_opts *o)
         fprintf(stderr, "tradeops trades: --json and --csv: choose one\n");
         return EXIT_USAGE;
     }
-    if (o->since_arg && parse_age(o->since_arg, clock_now_ms(), &o->since_ms) != 0 &&
-        parse_when(o->since_arg, &o->since_ms) != 0) {
+    if (o->since_arg && cli_parse_since(o->since_arg, clock_now_ms(), &o->since_ms) != 0) {
         fputs("tradeops trades: --since \"", stderr);
         cli_print_safe(stderr, o->since_arg);
         fputs("\" is not a UTC date (2026-11-21), date-time (2026-11-21T09:30) or age (90m, "
