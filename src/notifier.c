@@ -7,6 +7,8 @@
  */
 #include "notifier.h"
 
+#include "alerts.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <libpq-fe.h>
@@ -221,6 +223,16 @@ static int record(notifier *n, notify_claim *c, const notify_judgement *j, char 
             "restart to enable it again",
             name, j->reason, skipped);
         n->said_disabled[c->kind] = true;
+        /* On the Alerts screen too (and to the other destination, if it
+         * takes warnings): alerts no longer reach this one. */
+        char title[400], aerr[256];
+        snprintf(title, sizeof title, "%s notifications disabled: %.300s", name, j->reason);
+        alert_spec a = {.kind = "notify.destination_disabled",
+                        .severity = ALERT_WARNING,
+                        .rule = name,
+                        .title = title};
+        if (alert_raise(n->pg, n->cfg, &a, NULL, NULL, aerr, sizeof aerr) != 0)
+            say(n, "cannot raise the alert for %s: %s", name, aerr);
         return 0;
     }
     enum notify_outcome o = NOTIFY_OUT_DEAD;

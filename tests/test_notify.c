@@ -370,6 +370,10 @@ Test(notify, telegram_403_disables_and_skips_its_queue)
         sql_int("select count(*) from notifications where destination = 'telegram'"
                 " and state = 'skipped' and last_error like 'not sent: telegram disabled%'"),
         2);
+    cr_assert_eq(sql_int("select count(*) from alerts where kind = 'notify.destination_disabled'"
+                         " and severity = 'warning' and state = 'open' and account_id is null"
+                         " and title like 'telegram notifications disabled%'"),
+                 1, "the operators are told on the Alerts screen");
     cr_assert_eq(enqueue(ALERT_CRITICAL, "demo-1", "guard.closed", "critical", "later"), 1,
                  "nothing is queued for a disabled destination");
     notifier_free(n);
