@@ -31,6 +31,8 @@ if ! data/dev/services.sh up "$RUN" 2>"$LOGS/services.log" ||
     exit 1
 fi
 
+# Sanitized builds: leaks inside Criterion itself are not ours (tests/lsan.supp).
+export LSAN_OPTIONS="suppressions=$HERE/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export TRADEOPS_TEST_PG=$(cat "$RUN/pg.base")
 export TRADEOPS_TEST_REDIS="unix:$RUN/redis.sock"
 export TRADEOPS_TEST_CONFIG="$RUN/config.ini"
