@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "sync.h"
 
 enum command_kind {
     CMD_RECON_RESOLVE = 0,  /* target_id: recon_log id; note required (oncall) */
@@ -30,6 +31,14 @@ enum command_kind {
                                required; refused once the close has started (oncall) */
     CMD_GUARD_CLOSE_ALL,    /* account; close every position now; note optional (admin) */
     CMD_GUARD_REARM,        /* account; a closed or aborted guard guards again (admin) */
+    /* Journal sync jobs (sync_queue.h). target_id > 0: that job; target_id
+     * == 0: every job the filter text names (bulk, server-side, in
+     * batches; the filter must not be empty: "all" names every job). Note
+     * optional. */
+    CMD_SYNC_RETRY,         /* retry now (oncall) */
+    CMD_SYNC_CANCEL,        /* cancel (admin) */
+    CMD_SYNC_RESET,         /* attempts to zero, errors archived (admin) */
+    CMD_SYNC_DELETE,        /* delete a finished job (admin) */
     CMD_KIND_COUNT
 };
 
@@ -41,6 +50,7 @@ typedef struct command {
     int64_t target_id;
     char account[64];       /* for account-wide commands ("" otherwise) */
     char note[COMMAND_NOTE_MAX + 1]; /* untrusted text, checked by command_execute */
+    char filter[SYNC_FILTER_TEXT];   /* CMD_SYNC_* bulk: sync_filter_parse text, else "" */
 } command;
 
 enum command_status {

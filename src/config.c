@@ -116,6 +116,41 @@ static const struct key KEYS[] = {
      "wait before the first retry after a transient failure; doubles with each attempt"},
     {"notify", "retry_max_s", KEY_INT, S(notify_retry_max_s), 1, 86400, NULL, "600",
      "longest wait between two attempts"},
+    {"sync", "enabled", KEY_BOOL, S(sync_enabled), 0, 0, NULL, "true",
+     "run journal sync workers in this instance (jobs are queued either way)"},
+    {"sync", "workers", KEY_INT, S(sync_workers), 1, 64, NULL, "4",
+     "worker threads sending jobs in this instance"},
+    {"sync", "tradervue_url", KEY_STR, S(sync_tradervue_url), 0, 0, NULL,
+     "https://app.tradervue.com/api/v1", "base URL of Tradervue's API"},
+    {"sync", "user_agent", KEY_STR, S(sync_user_agent), 0, 0, NULL,
+     "tradeops/1.0 (journal sync)", "User-Agent of every journal request (Tradervue requires one)"},
+    {"sync", "key_file", KEY_STR, S(sync_key_file), 0, 0, NULL, "",
+     "file holding the 64-hex-digit key that seals journal credentials (mode 600); or "
+     "TRADEOPS_SYNC_KEY"},
+    {"sync", "timeout_ms", KEY_INT, S(sync_timeout_ms), 100, 300000, NULL, "15000",
+     "limit for one request to a journal, connection included"},
+    {"sync", "poll_ms", KEY_INT, S(sync_poll_ms), 50, 60000, NULL, "1000",
+     "longest wait before workers look for due jobs without a notification"},
+    {"sync", "unit_ms", KEY_INT, S(sync_unit_ms), 1, 60000, NULL, "1000",
+     "the \"second\" of the backoff: 2 units x 2^(n-1) before the deadline, n^4 units after"},
+    {"sync", "deadline_s", KEY_INT, S(sync_deadline_s), 1, 86400, NULL, "120",
+     "the promise: a trade is in its journals this long after its close, or the job is flagged"},
+    {"sync", "slow_cap_s", KEY_INT, S(sync_slow_cap_s), 1, 86400, NULL, "3600",
+     "longest wait between two attempts once past the deadline"},
+    {"sync", "max_attempts", KEY_INT, S(sync_max_attempts), 1, 100, NULL, "15",
+     "attempts before a job is dead (manual retries do not count)"},
+    {"sync", "rescue_interval_s", KEY_INT, S(sync_rescue_interval_s), 1, 3600, NULL, "30",
+     "how often jobs left running by a dead or hung worker are looked for"},
+    {"sync", "rescue_margin_s", KEY_INT, S(sync_rescue_margin_s), 1, 3600, NULL, "30",
+     "a job running longer than its request limits plus this is taken back"},
+    {"sync", "import_poll_ms", KEY_INT, S(sync_import_poll_ms), 10, 60000, NULL, "1000",
+     "wait between two reads of a running Tradervue import's status"},
+    {"sync", "import_timeout_s", KEY_INT, S(sync_import_timeout_s), 1, 3600, NULL, "120",
+     "longest wait for a Tradervue import to finish before the attempt is a timeout"},
+    {"sync", "batch", KEY_INT, S(sync_batch), 1, 100000, NULL, "500",
+     "jobs changed per transaction by a bulk action"},
+    {"sync", "view_rows", KEY_INT, S(sync_view_rows), 100, 1000000, NULL, "5000",
+     "jobs the Sync screen loads for the current filter (the counts cover all of them)"},
 };
 #undef S
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
@@ -238,7 +273,7 @@ int config_set(config *c, const char *section, const char *key, const char *valu
         if (!section_known(section)) {
             snprintf(err, errlen,
                      "unknown section [%.40s]; sections are database, redis, broker, console, "
-                     "engine, recon, trades, guard, notify",
+                     "engine, recon, trades, guard, notify, sync",
                      section);
         } else {
             char keys[256];
@@ -352,6 +387,8 @@ int config_load_env(config *c, char *err, size_t errlen)
         {"TRADEOPS_SLACK_WEBHOOK_URL", c->notify_slack_webhook_url,
          sizeof c->notify_slack_webhook_url},
     };
+    /* TRADEOPS_SYNC_KEY is read by secret_key_load (secret.h) when needed,
+     * so the key is in memory only while credentials are sealed or opened. */
     for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
         const char *v = getenv(secrets[i].var);
         if (!v)

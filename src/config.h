@@ -68,6 +68,24 @@ typedef struct config {
     int notify_timeout_ms;
     int notify_retry_base_ms;
     int notify_retry_max_s;
+    /* [sync] */
+    bool sync_enabled;
+    int sync_workers;
+    char sync_tradervue_url[CONFIG_STR];
+    char sync_user_agent[128];
+    char sync_key_file[CONFIG_STR];
+    int sync_timeout_ms;
+    int sync_poll_ms;
+    int sync_unit_ms;
+    int sync_deadline_s;
+    int sync_slow_cap_s;
+    int sync_max_attempts;
+    int sync_rescue_interval_s;
+    int sync_rescue_margin_s;
+    int sync_import_poll_ms;
+    int sync_import_timeout_s;
+    int sync_batch;
+    int sync_view_rows;
 
     /* Loaded from broker_token_file (or TRADEOPS_BROKER_TOKEN), never printed. */
     char broker_token[256];

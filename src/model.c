@@ -22,6 +22,10 @@ struct model {
     model_snapshot *current;
     recon_set *recon;       /* latest set, one reference held */
     alert_set *alerts;      /* likewise */
+    sync_set *sync;         /* likewise */
+    sync_filter sync_filter; /* the Sync screen's latest request */
+    uint64_t sync_request;
+    int sync_request_fd;
     uint64_t generation;
     int wake_fd;
 };
@@ -32,10 +36,16 @@ model *model_new(void)
     if (!m)
         return NULL;
     m->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (m->wake_fd < 0) {
+    m->sync_request_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (m->wake_fd < 0 || m->sync_request_fd < 0) {
+        if (m->wake_fd >= 0)
+            close(m->wake_fd);
+        if (m->sync_request_fd >= 0)
+            close(m->sync_request_fd);
         free(m);
         return NULL;
     }
+    sync_filter_init(&m->sync_filter);
     pthread_mutex_init(&m->lock, NULL);
     return m;
 }
@@ -47,7 +57,9 @@ void model_free(model *m)
     model_release(m->current);
     recon_set_release(m->recon);
     alert_set_release(m->alerts);
+    sync_set_release(m->sync);
     close(m->wake_fd);
+    close(m->sync_request_fd);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -70,6 +82,10 @@ static void attach_recon(model *m, model_snapshot *snap)
     if (!snap->alerts && m->alerts) {
         atomic_fetch_add(&m->alerts->refs, 1);
         snap->alerts = m->alerts;
+    }
+    if (!snap->sync && m->sync) {
+        atomic_fetch_add(&m->sync->refs, 1);
+        snap->sync = m->sync;
     }
 }
 
@@ -162,6 +178,46 @@ int model_publish_alerts(model *m, alert_set *set)
     return rc;
 }
 
+int model_publish_sync(model *m, sync_set *set)
+{
+    pthread_mutex_lock(&m->lock);
+    sync_set *old_set = m->sync;
+    m->sync = set;
+    int rc = republish_locked(m);
+    sync_set_release(old_set);
+    return rc;
+}
+
+uint64_t model_sync_request(model *m, const sync_filter *f)
+{
+    pthread_mutex_lock(&m->lock);
+    m->sync_filter = *f;
+    uint64_t n = ++m->sync_request;
+    pthread_mutex_unlock(&m->lock);
+    uint64_t one = 1;
+    while (write(m->sync_request_fd, &one, sizeof one) < 0 && errno == EINTR)
+        ;
+    return n;
+}
+
+uint64_t model_sync_wanted(model *m, sync_filter *f)
+{
+    pthread_mutex_lock(&m->lock);
+    *f = m->sync_filter;
+    uint64_t n = m->sync_request;
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
+int model_sync_request_fd(const model *m) { return m->sync_request_fd; }
+
+void model_sync_drain_request(model *m)
+{
+    uint64_t v;
+    while (read(m->sync_request_fd, &v, sizeof v) < 0 && errno == EINTR)
+        ;
+}
+
 model_snapshot *model_acquire(model *m)
 {
     pthread_mutex_lock(&m->lock);
@@ -222,6 +278,7 @@ void model_snapshot_free(model_snapshot *snap)
     free(snap->accounts);
     recon_set_release(snap->recon);
     alert_set_release(snap->alerts);
+    sync_set_release(snap->sync);
     free(snap);
 }
 
@@ -422,4 +479,41 @@ int alert_state_parse(const char *s, enum alert_state *out)
         return -1;
     *out = (enum alert_state)i;
     return 0;
+}
+
+sync_set *sync_set_new(size_t n_rows, size_t n_groups)
+{
+    sync_set *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->rows = n_rows ? calloc(n_rows, sizeof *s->rows) : NULL;
+    s->groups = n_groups ? calloc(n_groups, sizeof *s->groups) : NULL;
+    if ((n_rows && !s->rows) || (n_groups && !s->groups)) {
+        free(s->rows);
+        free(s->groups);
+        free(s);
+        return NULL;
+    }
+    s->n_rows = n_rows;
+    s->n_groups = n_groups;
+    s->success_rate = NAN;
+    s->latency.p50 = s->latency.p95 = s->latency.p99 = NAN;
+    sync_filter_init(&s->filter);
+    atomic_init(&s->refs, 1);
+    return s;
+}
+
+void sync_set_release(const sync_set *set)
+{
+    sync_set *s = (sync_set *)set;
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+        free(s->rows);
+        free(s->groups);
+        free(s);
+    }
+}
+
+int64_t sync_set_failures(const sync_set *set)
+{
+    return set ? set->by_state[SYNC_RETRYABLE] + set->by_state[SYNC_DEAD] : 0;
 }

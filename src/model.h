@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sync.h"
+
 enum link_state { LINK_UNKNOWN = 0, LINK_UP, LINK_DOWN };
 enum pos_side { SIDE_BUY = 0, SIDE_SELL };
 
@@ -200,6 +202,67 @@ typedef struct latency_summary {
     uint64_t count;
 } latency_summary;
 
+/* ---- journal sync (sync_view.c loads it, the Sync screen shows it) ---- */
+
+typedef struct sync_row {
+    int64_t id;
+    enum sync_provider provider;
+    enum sync_state state;
+    int attempt, max_attempts, manual_retries;
+    char account[64];
+    int64_t trade_id;
+    char position[40];
+    char symbol[32];
+    int64_t closed_ms;          /* the trade's close */
+    int64_t created_ms, scheduled_ms;
+    int64_t attempted_ms;       /* 0 when never */
+    int64_t finalized_ms, completed_ms; /* 0 when not */
+    bool breached;              /* flagged past its deadline */
+    enum sync_error_class last_class; /* SYNC_ERR_NONE when no failure */
+    long last_status;           /* 0 when none */
+    char last_error[160];       /* masked; raw from outside: sanitise before drawing */
+    char attempted_by[64];
+} sync_row;
+
+/* Failed jobs (retryable, dead) by the class of their last error. */
+typedef struct sync_class_group {
+    enum sync_error_class cls;
+    int64_t count;
+    int64_t sample_id;          /* the newest job of the group */
+    long sample_status;
+    char sample[160];           /* its last error */
+} sync_class_group;
+
+typedef struct sync_provider_health {
+    int64_t live, dead;                 /* jobs now (available/running/retryable; dead) */
+    int64_t ok_1h, failed_1h;           /* attempts in the last hour */
+    int64_t last_ok_ms, last_fail_ms;   /* 0 when never */
+    char last_error[160];               /* of the newest failed attempt */
+    bool configured;                    /* some enabled target uses it */
+} sync_provider_health;
+
+typedef struct sync_set {
+    atomic_int refs;
+    /* Over every job the operator may see (not only the filter's). */
+    int64_t by_state[SYNC_STATE_COUNT];
+    int64_t breached_live;      /* live jobs past their deadline */
+    int64_t breached_24h;       /* jobs flagged in the last 24 hours */
+    double success_rate;        /* completed / (completed + dead) finalised in 24 h; NAN if none */
+    latency_summary latency;    /* close-to-synced of jobs completed in 24 h (ms) */
+    sync_provider_health providers[SYNC_PROVIDER_COUNT];
+    sync_class_group *groups;   /* error analysis, most frequent first */
+    size_t n_groups;
+    /* The jobs the current filter matches, newest first, at most view_rows. */
+    sync_filter filter;
+    uint64_t request;           /* the model_sync_request number it answers */
+    sync_row *rows;
+    size_t n_rows;
+    int64_t n_matching;         /* every job the filter matches */
+    int64_t match_by_state[SYNC_STATE_COUNT];
+    int64_t loaded_ms;          /* 0 before */
+    char error[200];            /* the loader's last problem, "" if none */
+} sync_set;
+
 typedef struct model_snapshot {
     atomic_int refs;
     uint64_t generation;
@@ -213,6 +276,7 @@ typedef struct model_snapshot {
     uint64_t poll_cycles;
     const recon_set *recon;      /* NULL before the reconciler's first pass */
     const alert_set *alerts;     /* NULL before the watcher's first load */
+    const sync_set *sync;        /* NULL before the sync view's first load */
 } model_snapshot;
 
 typedef struct model model;
@@ -231,6 +295,17 @@ int model_publish_recon(model *m, recon_set *set);
 
 /* The same for the watcher's alert set. */
 int model_publish_alerts(model *m, alert_set *set);
+
+/* The same for the sync view's set. */
+int model_publish_sync(model *m, sync_set *set);
+
+/* The Sync screen asks for the jobs matching f: the sync view thread reads
+ * the latest request (model_sync_wanted) and answers with a set carrying
+ * the request's number. Readable model_sync_request_fd means a new one. */
+uint64_t model_sync_request(model *m, const sync_filter *f);
+uint64_t model_sync_wanted(model *m, sync_filter *f); /* the latest; 0 and "all" before any */
+int model_sync_request_fd(const model *m);
+void model_sync_drain_request(model *m);
 
 /* Current snapshot with a reference held, or NULL before the first publish. */
 model_snapshot *model_acquire(model *m);
@@ -251,6 +326,11 @@ void recon_set_release(const recon_set *set);
 /* All three arrays allocated (zeroed) with the given lengths. */
 alert_set *alert_set_new(size_t n_rows, size_t n_guards, size_t n_audit);
 void alert_set_release(const alert_set *set);
+sync_set *sync_set_new(size_t n_rows, size_t n_groups);
+void sync_set_release(const sync_set *set);
+/* Failures for the tab badge: retryable + dead jobs. */
+int64_t sync_set_failures(const sync_set *set);
+
 /* The guard row of account, or NULL. */
 const guard_row *alert_set_guard(const alert_set *set, const char *account);
 
