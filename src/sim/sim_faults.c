@@ -1,7 +1,8 @@
 /*
  * sim_faults.c - fault settings: defaults, the knob table, CLI and JSON input.
  *
- * Pure functions on caller-owned structs; safe from any thread.
+ * Functions on caller-owned structs; safe from any thread. journal_down_ms
+ * is the one knob that reads a clock: it is kept as a monotonic deadline.
  */
 #include "sim_faults.h"
 
@@ -11,13 +12,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+
 #define MAX_LATENCY_MS 600000L /* ten minutes: past any client's timeout */
 #define MAX_RETRY_AFTER_S 3600L
 #define DEFAULT_RETRY_AFTER_S 2L
 #define MAX_NEXT_COUNT 1000000L /* trade_*_next */
 #define DEFAULT_TRADE_HANG_MS 5000L
+#define MAX_DOWN_MS 86400000L /* journal_down_ms: a day */
+#define DEFAULT_JOURNAL_HANG_MS 30000L
+#define DEFAULT_JOURNAL_IMPORT_MS 200L
+#define MAX_TEXT (SIM_FAULTS_TEXT_LEN - 1)
 
-enum knob_kind { KNOB_RATE, KNOB_LONG, KNOB_BOOL };
+/* KNOB_UNTIL: given as milliseconds from now, kept as a monotonic deadline
+ * (a long), shown as the milliseconds left. KNOB_TEXT: 1..max printable
+ * ASCII characters in a char[SIM_FAULTS_TEXT_LEN]; KNOB_NAME likewise
+ * without ':' (a Basic-auth user name). */
+enum knob_kind { KNOB_RATE, KNOB_LONG, KNOB_BOOL, KNOB_UNTIL, KNOB_TEXT, KNOB_NAME };
 
 typedef struct knob {
     const char *key;  /* JSON key */
@@ -58,6 +69,37 @@ static const knob KNOBS[] = {
      MAX_NEXT_COUNT, "next N closes wait --trade-hang-ms, then close and answer"},
     {"trade_hang_ms", "--trade-hang-ms", KNOB_LONG, offsetof(sim_faults, trade_hang_ms),
      MAX_LATENCY_MS, "milliseconds a hung close waits (default 5000)"},
+    {"journal_down_ms", "--journal-down-ms", KNOB_UNTIL, offsetof(sim_faults, journal_down_until_ms),
+     MAX_DOWN_MS, "journal far ends answer 503 for the next N ms (0 ends it)"},
+    {"journal_429_next", "--journal-429-next", KNOB_LONG, offsetof(sim_faults, journal_429_next),
+     MAX_NEXT_COUNT, "next N journal requests answered 429 with Retry-After"},
+    {"journal_424_next", "--journal-424-next", KNOB_LONG, offsetof(sim_faults, journal_424_next),
+     MAX_NEXT_COUNT, "next N Tradervue imports answered 424 (in progress)"},
+    {"journal_401_next", "--journal-401-next", KNOB_LONG, offsetof(sim_faults, journal_401_next),
+     MAX_NEXT_COUNT, "next N journal requests answered 401"},
+    {"journal_malformed_next", "--journal-malformed-next", KNOB_LONG,
+     offsetof(sim_faults, journal_malformed_next), MAX_NEXT_COUNT,
+     "next N journal replies 200 with broken JSON"},
+    {"journal_huge_next", "--journal-huge-next", KNOB_LONG, offsetof(sim_faults, journal_huge_next),
+     MAX_NEXT_COUNT, "next N journal replies 200 with a 2 MiB body"},
+    {"journal_hang_next", "--journal-hang-next", KNOB_LONG, offsetof(sim_faults, journal_hang_next),
+     MAX_NEXT_COUNT, "next N journal requests wait --journal-hang-ms, then 504"},
+    {"journal_hang_ms", "--journal-hang-ms", KNOB_LONG, offsetof(sim_faults, journal_hang_ms),
+     MAX_LATENCY_MS, "milliseconds a hung journal request waits (default 30000)"},
+    {"journal_retry_after_s", "--journal-retry-after-s", KNOB_LONG,
+     offsetof(sim_faults, journal_retry_after_s), MAX_RETRY_AFTER_S,
+     "seconds in the journal's 429 Retry-After (default 2)"},
+    {"journal_import_ms", "--journal-import-ms", KNOB_LONG, offsetof(sim_faults, journal_import_ms),
+     MAX_LATENCY_MS, "milliseconds a Tradervue import runs (default 200)"},
+    {"journal_fail_next_import", "--journal-fail-next-import", KNOB_LONG,
+     offsetof(sim_faults, journal_fail_next_import), MAX_NEXT_COUNT,
+     "next N Tradervue imports finish \"failed\""},
+    {"journal_user", "--journal-user", KNOB_NAME, offsetof(sim_faults, journal_user), MAX_TEXT,
+     "Tradervue user (default demo)"},
+    {"journal_password", "--journal-password", KNOB_TEXT, offsetof(sim_faults, journal_password),
+     MAX_TEXT, "Tradervue password (default demo-pass)"},
+    {"webhook_secret", "--webhook-secret", KNOB_TEXT, offsetof(sim_faults, webhook_secret),
+     MAX_TEXT, "webhook receiver's HMAC secret (default demo-webhook-secret)"},
 };
 #define N_KNOBS (sizeof KNOBS / sizeof KNOBS[0])
 
@@ -66,6 +108,34 @@ void sim_faults_default(sim_faults *f)
     memset(f, 0, sizeof *f);
     f->retry_after = DEFAULT_RETRY_AFTER_S;
     f->trade_hang_ms = DEFAULT_TRADE_HANG_MS;
+    f->journal_hang_ms = DEFAULT_JOURNAL_HANG_MS;
+    f->journal_retry_after_s = DEFAULT_RETRY_AFTER_S;
+    f->journal_import_ms = DEFAULT_JOURNAL_IMPORT_MS;
+    snprintf(f->journal_user, sizeof f->journal_user, "demo");
+    snprintf(f->journal_password, sizeof f->journal_password, "demo-pass");
+    snprintf(f->webhook_secret, sizeof f->webhook_secret, "demo-webhook-secret");
+}
+
+static bool is_text(const knob *k)
+{
+    return k->kind == KNOB_TEXT || k->kind == KNOB_NAME;
+}
+
+/* A text knob's value: 1..max printable ASCII, no ':' in a name. */
+static bool text_ok(const knob *k, const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > (size_t)k->max)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (*p < 0x20 || *p > 0x7e || (k->kind == KNOB_NAME && *p == ':'))
+            return false;
+    return true;
+}
+
+static void store_text(sim_faults *f, const knob *k, const char *s)
+{
+    snprintf((char *)f + k->offset, SIM_FAULTS_TEXT_LEN, "%s", s);
 }
 
 static const knob *knob_by_flag(const char *flag)
@@ -97,8 +167,13 @@ static void describe(const knob *k, char *buf, size_t buflen)
 {
     switch (k->kind) {
     case KNOB_RATE: snprintf(buf, buflen, "a number from 0 to 1"); break;
-    case KNOB_LONG: snprintf(buf, buflen, "a whole number from 0 to %ld", k->max); break;
+    case KNOB_LONG:
+    case KNOB_UNTIL: snprintf(buf, buflen, "a whole number from 0 to %ld", k->max); break;
     case KNOB_BOOL: snprintf(buf, buflen, "true or false"); break;
+    case KNOB_TEXT: snprintf(buf, buflen, "1 to %ld printable ASCII characters", k->max); break;
+    case KNOB_NAME:
+        snprintf(buf, buflen, "1 to %ld printable ASCII characters without ':'", k->max);
+        break;
     }
 }
 
@@ -118,6 +193,13 @@ static void store(sim_faults *f, const knob *k, double v)
         memcpy(field, &b, sizeof b);
         break;
     }
+    case KNOB_UNTIL: {
+        long until = v == 0 ? 0 : (long)clock_mono_ms() + (long)v;
+        memcpy(field, &until, sizeof until);
+        break;
+    }
+    case KNOB_TEXT:
+    case KNOB_NAME: break; /* store_text */
     }
 }
 
@@ -127,7 +209,7 @@ static int in_range(const knob *k, double v)
         return 0;
     if (k->kind == KNOB_RATE)
         return v <= 1.0;
-    if (k->kind == KNOB_LONG)
+    if (k->kind == KNOB_LONG || k->kind == KNOB_UNTIL)
         return v == floor(v) && v <= (double)k->max;
     return 1;
 }
@@ -144,6 +226,14 @@ int sim_faults_set_flag(sim_faults *f, const char *flag, const char *value, char
     describe(k, allowed, sizeof allowed);
     if (k->kind == KNOB_BOOL) {
         store(f, k, 1);
+        return 0;
+    }
+    if (is_text(k)) {
+        if (!value || !text_ok(k, value)) {
+            snprintf(err, errlen, "%s: not allowed; use %s", flag, allowed);
+            return -1;
+        }
+        store_text(f, k, value);
         return 0;
     }
     char *end;
@@ -174,12 +264,17 @@ int sim_faults_apply_json(sim_faults *f, const cJSON *obj, char *err, size_t err
         }
         char allowed[64];
         describe(k, allowed, sizeof allowed);
-        if (k->kind == KNOB_BOOL ? !cJSON_IsBool(item)
-                                 : !cJSON_IsNumber(item) || !in_range(k, item->valuedouble)) {
+        bool bad = k->kind == KNOB_BOOL ? !cJSON_IsBool(item)
+                   : is_text(k)         ? !cJSON_IsString(item) || !text_ok(k, item->valuestring)
+                                : !cJSON_IsNumber(item) || !in_range(k, item->valuedouble);
+        if (bad) {
             snprintf(err, errlen, "bad value for '%s': use %s", k->key, allowed);
             return -1;
         }
-        store(&next, k, k->kind == KNOB_BOOL ? cJSON_IsTrue(item) : item->valuedouble);
+        if (is_text(k))
+            store_text(&next, k, item->valuestring);
+        else
+            store(&next, k, k->kind == KNOB_BOOL ? cJSON_IsTrue(item) : item->valuedouble);
     }
     *f = next;
     return 0;
@@ -202,6 +297,12 @@ cJSON *sim_faults_to_json(const sim_faults *f)
             long l;
             memcpy(&l, field, sizeof l);
             v = cJSON_CreateNumber((double)l);
+        } else if (k->kind == KNOB_UNTIL) {
+            long until, now = (long)clock_mono_ms();
+            memcpy(&until, field, sizeof until);
+            v = cJSON_CreateNumber(until > now ? (double)(until - now) : 0.0);
+        } else if (is_text(k)) {
+            v = cJSON_CreateString(field);
         } else {
             bool b;
             memcpy(&b, field, sizeof b);
@@ -220,11 +321,12 @@ void sim_faults_usage(FILE *out)
 {
     for (size_t i = 0; i < N_KNOBS; i++) {
         const knob *k = &KNOBS[i];
-        char arg[24];
+        char arg[40];
         snprintf(arg, sizeof arg, "%s%s", k->flag,
-                 k->kind == KNOB_RATE   ? " F"
-                 : k->kind == KNOB_LONG ? " N"
-                                        : "");
-        fprintf(out, "  %-24s %s\n", arg, k->help);
+                 k->kind == KNOB_RATE                              ? " F"
+                 : k->kind == KNOB_LONG || k->kind == KNOB_UNTIL ? " N"
+                 : is_text(k)                                    ? " S"
+                                                                 : "");
+        fprintf(out, "  %-30s %s\n", arg, k->help);
     }
 }

@@ -7,7 +7,8 @@
  * Updates are all-or-nothing: a bad key or value leaves the settings as they
  * were and names the culprit.
  *
- * Pure functions on caller-owned structs; safe from any thread. The world
+ * Functions on caller-owned structs; safe from any thread (the only outside
+ * state read is the monotonic clock, for journal_down_ms). The world
  * (sim_world.h) holds the live copy under its mutex.
  */
 #ifndef TRADEOPS_SIM_FAULTS_H
@@ -18,6 +19,8 @@
 #include <stdio.h>
 
 #include <cjson/cJSON.h>
+
+#define SIM_FAULTS_TEXT_LEN 129 /* text knobs: 1..128 printable ASCII characters */
 
 typedef struct sim_faults {
     long latency_ms;         /* added to every broker reply */
@@ -38,6 +41,22 @@ typedef struct sim_faults {
     long trade_error_next;   /* HTTP 500; stays open */
     long trade_hang_next;    /* wait trade_hang_ms, then close and answer */
     long trade_hang_ms;
+    /* The journal far ends (sim_journal.h); the *_next knobs count down as
+     * sim_world_take_next uses them. */
+    long journal_down_until_ms;   /* monotonic ms; knob journal_down_ms = N sets it to now + N */
+    long journal_429_next;        /* 429 with Retry-After: journal_retry_after_s */
+    long journal_424_next;        /* POST /api/v1/imports answered 424 */
+    long journal_401_next;        /* 401 */
+    long journal_malformed_next;  /* 200 with a broken JSON body */
+    long journal_huge_next;       /* 200 with a 2 MiB body */
+    long journal_hang_next;       /* no reply for journal_hang_ms, then 504 */
+    long journal_hang_ms;         /* default 30000 */
+    long journal_retry_after_s;   /* default 2 */
+    long journal_import_ms;       /* how long an import runs; default 200 */
+    long journal_fail_next_import; /* imports that finish "failed" */
+    char journal_user[SIM_FAULTS_TEXT_LEN];     /* Tradervue's Basic auth; default demo */
+    char journal_password[SIM_FAULTS_TEXT_LEN]; /* default demo-pass */
+    char webhook_secret[SIM_FAULTS_TEXT_LEN];   /* default demo-webhook-secret */
 } sim_faults;
 
 void sim_faults_default(sim_faults *f);

@@ -4,7 +4,9 @@
  *
  * Order per request: match the route; on broker routes wait out the latency
  * fault; check auth-token (every route but the Telegram and Slack far ends,
- * whose secret is in the URL; so 401 never depends on luck); then,
+ * whose secret is in the URL, and the journal far ends, which check their
+ * own credentials and see the request headers; so 401 never depends on
+ * luck); then,
  * on broker routes only, drop / 429 / 500 before any side effect, or run the
  * handler and spoil a 200 body (wrong types, malformed, oversized). A close
  * can therefore happen and still be answered with garbage, as a real broker
@@ -209,6 +211,11 @@ static char *spoil(sim_world *w, sim_rng *r, const sim_faults *f, char *body, si
     return out;
 }
 
+static const char *request_header(const sim_request *rq, const char *name)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
 static enum MHD_Result respond(sim_http *h, struct MHD_Connection *c, req_ctx *rc, const char *url,
                                const char *method)
 {
@@ -254,7 +261,9 @@ static enum MHD_Result respond(sim_http *h, struct MHD_Connection *c, req_ctx *r
                          NULL);
     }
 
-    sim_request rq = {.method = method,
+    sim_request rq = {.header = request_header,
+                      .conn = c,
+                      .method = method,
                       .path = url,
                       .body = rc->body ? rc->body : "",
                       .body_len = rc->len,

@@ -101,7 +101,8 @@ static void usage(FILE *out)
     }
     fprintf(out, "\nfaults (also settable at run time with POST /_sim/faults):\n");
     sim_faults_usage(out);
-    fprintf(out, "\nroutes (header auth-token on every one but the notifier far ends):\n"
+    fprintf(out, "\nroutes (header auth-token on every one but the notifier and journal far "
+                 "ends):\n"
                  "  GET  /users/current/accounts/{id}/account-information\n"
                  "  GET  /users/current/accounts/{id}/positions\n"
                  "  GET  /users/current/accounts/{id}/history-deals/time/{from}/{to}"
@@ -126,10 +127,21 @@ static void usage(FILE *out)
                  "\"status\":429|403|500,\"retry_after\":S}\n"
                  "       | {\"migrate\":{\"from\":CHAT,\"to\":CHAT}} | {\"reset\":true}\n"
                  "  GET  /_sim/notify   (what Telegram and Slack received, attempts, faults)\n"
+                 "  GET  /_sim/journal   (what Tradervue and the webhook stored, counts; no "
+                 "auth-token)\n"
+                 "  POST /_sim/journal/reset   (clears them; no auth-token)   /_sim/control = "
+                 "/_sim/faults\n"
                  "\nnotifier far ends (no auth-token; the secret is in the URL):\n"
                  "  POST /bot{TOKEN}/sendMessage  {\"chat_id\",\"text\"[,\"parse_mode\":\"HTML\"]}"
                  "  Telegram\n"
-                 "  POST /services/{T}/{B}/{SECRET}  {\"text\"}  Slack incoming webhook\n");
+                 "  POST /services/{T}/{B}/{SECRET}  {\"text\"}  Slack incoming webhook\n"
+                 "\njournal far ends (no auth-token; faulted by the journal_* knobs only):\n"
+                 "  GET|POST /api/v1/imports  Tradervue (Basic auth --journal-user/"
+                 "--journal-password,\n"
+                 "       User-Agent required; 424 while an import runs; status cleared once read)\n"
+                 "  POST /hooks/{NAME}  webhook: Idempotency-Key, X-Tradeops-Timestamp,\n"
+                 "       X-Tradeops-Signature: sha256=HMAC-SHA256(--webhook-secret, "
+                 "\"TS.BODY\")\n");
 }
 
 static int set_opt(options *o, const struct opt *op, const char *value, char *err, size_t errlen)

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "sim_bot.h"
 #include "sim_drawdown.h"
+#include "sim_journal.h"
 #include "sim_json.h"
 #include "sim_notify.h"
 #include "sim_open.h"
@@ -39,6 +40,7 @@ static const struct {
     {"stats", SIM_STAT_SIM_STATS, "GET"},         {"scenario", SIM_STAT_SIM_SCENARIO, "POST"},
     {"scenarios", SIM_STAT_SIM_SCENARIOS, "GET"}, {"drawdown", SIM_STAT_SIM_DRAWDOWN, "GET, POST"},
     {"notify", SIM_STAT_SIM_NOTIFY, "GET, POST"},
+    {"journal", SIM_STAT_SIM_JOURNAL, "GET"},     {"control", SIM_STAT_SIM_FAULTS, "GET, POST"},
 };
 
 /* The notifier far ends are matched by prefix: their handlers judge the rest
@@ -46,6 +48,9 @@ static const struct {
  * Slack's no_service). */
 #define TELEGRAM_PREFIX "/bot"
 #define SLACK_PREFIX "/services"
+/* The journal far ends likewise (sim_journal.h). */
+#define TRADERVUE_PREFIX "/api/v1"
+#define WEBHOOK_PREFIX "/hooks/"
 
 static const struct {
     const char *name;
@@ -93,7 +98,25 @@ void sim_routes_match(const char *path, sim_route_match *m)
         m->method = "POST";
         return;
     }
+    size_t tv_len = strlen(TRADERVUE_PREFIX);
+    if (strncmp(path, TRADERVUE_PREFIX, tv_len) == 0 &&
+        (path[tv_len] == '\0' || path[tv_len] == '/')) {
+        m->route = SIM_STAT_TRADERVUE;
+        m->method = "GET, POST";
+        return;
+    }
+    if (strncmp(path, WEBHOOK_PREFIX, strlen(WEBHOOK_PREFIX)) == 0) {
+        m->route = SIM_STAT_WEBHOOK;
+        m->method = "POST";
+        return;
+    }
     int n = split(path, seg, MAX_SEGMENTS);
+    if (n == 3 && strcmp(seg[0], "_sim") == 0 && strcmp(seg[1], "journal") == 0 &&
+        strcmp(seg[2], "reset") == 0) {
+        m->route = SIM_STAT_SIM_JOURNAL;
+        m->method = "POST";
+        return;
+    }
     if (n == 2 && strcmp(seg[0], "_sim") == 0) {
         for (size_t i = 0; i < sizeof CONTROL / sizeof CONTROL[0]; i++)
             if (strcmp(seg[1], CONTROL[i].name) == 0) {
@@ -128,7 +151,8 @@ bool sim_routes_is_broker(enum sim_stat route)
 
 bool sim_routes_needs_auth(enum sim_stat route)
 {
-    return route != SIM_STAT_TELEGRAM && route != SIM_STAT_SLACK;
+    return route != SIM_STAT_TELEGRAM && route != SIM_STAT_SLACK && route != SIM_STAT_TRADERVUE &&
+           route != SIM_STAT_WEBHOOK && route != SIM_STAT_SIM_JOURNAL;
 }
 
 void sim_reply_free(sim_reply *r)
@@ -529,6 +553,10 @@ void sim_routes_handle(sim_world *w, const sim_route_match *m, const sim_request
         reply_error(out, 404, "NotFoundError", "no route for %.8s %.200s", rq->method, rq->path);
         return;
     }
+    if (m->route == SIM_STAT_TRADERVUE || m->route == SIM_STAT_WEBHOOK) {
+        sim_journal_handle(w, m->route == SIM_STAT_TRADERVUE, rq, f, out);
+        return; /* methods, 413 and faults in the journals' own words */
+    }
     if (!method_allowed(m->method, rq->method)) {
         reply_error(out, 405, "MethodNotAllowedError", "use %s for %.200s", m->method, rq->path);
         out->allow = m->method;
@@ -558,6 +586,7 @@ void sim_routes_handle(sim_world *w, const sim_route_match *m, const sim_request
         else
             sim_notify_control(sim_world_notify(w), rq->body, rq->body_len, out);
         break;
+    case SIM_STAT_SIM_JOURNAL: sim_journal_control(sim_world_journal(w), rq, out); break;
     case SIM_STAT_TELEGRAM:
         sim_notify_telegram(sim_world_notify(w), rq->path, rq->body, rq->body_len, out);
         break;

@@ -16,10 +16,17 @@
  *   GET  /_sim/drawdown    (the active slides; see sim_drawdown.h)
  *   POST /_sim/notify {"reset"|"migrate"|"target","fail_next","status","retry_after"}
  *   GET  /_sim/notify      (what Telegram and Slack received; see sim_notify.h)
+ *   GET  /_sim/journal     (what the journal far ends received; sim_journal.h;
+ *   POST /_sim/journal/reset  these two need no auth-token)
+ *   GET|POST /_sim/control (the same as /_sim/faults)
  * Notifier far ends (no auth-token: the secret is in the URL; never faulted
  * by the broker knobs, only by POST /_sim/notify):
  *   POST /bot{TOKEN}/sendMessage        Telegram Bot API
  *   POST /services/{T}/{B}/{SECRET}     Slack incoming webhook
+ * Journal far ends (no auth-token: they carry their own auth; faulted only
+ * by the journal_* knobs; see sim_journal.h):
+ *   GET|POST /api/v1/imports            Tradervue (HTTP Basic auth)
+ *   POST /hooks/{...}                   signed webhook receiver (HMAC)
  *
  * No HTTP library here: the caller passes the request's parts and sends the
  * reply. Threads: called from any connection thread; state is reached only
@@ -46,6 +53,11 @@ typedef struct sim_route_match {
 } sim_route_match;
 
 typedef struct sim_request {
+    /* A request header's value by name (case-insensitive), NULL when absent;
+     * conn is the HTTP library's connection it reads. Either may be NULL:
+     * then no header is present. */
+    const char *(*header)(const struct sim_request *rq, const char *name);
+    void *conn;
     const char *method;
     const char *path;
     const char *body; /* NUL-terminated; "" when none */
@@ -69,7 +81,9 @@ typedef struct sim_reply {
 
 void sim_routes_match(const char *path, sim_route_match *m);
 bool sim_routes_is_broker(enum sim_stat route);
-/* False for the notifier far ends, whose secret is in the URL. */
+/* False for the notifier far ends, whose secret is in the URL, the
+ * journal far ends, which check their own credentials, and /_sim/journal
+ * (the journal protocol's records: open, as that protocol says). */
 bool sim_routes_needs_auth(enum sim_stat route);
 /* Frees what a reply owns (json, text). */
 void sim_reply_free(sim_reply *r);

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "sim_journal.h"
 #include "sim_notify.h"
 #include "sim_rng.h"
 
@@ -38,6 +39,9 @@ static const char *const STAT_NAMES[SIM_STAT_COUNT] = {
     [SIM_STAT_SIM_NOTIFY] = "_sim/notify",
     [SIM_STAT_TELEGRAM] = "telegram",
     [SIM_STAT_SLACK] = "slack",
+    [SIM_STAT_SIM_JOURNAL] = "_sim/journal",
+    [SIM_STAT_TRADERVUE] = "tradervue",
+    [SIM_STAT_WEBHOOK] = "webhook",
     [SIM_STAT_UNKNOWN_ROUTE] = "unknown",
     [SIM_STAT_UNAUTHORIZED] = "unauthorized",
     [SIM_STAT_FAULT_DROP] = "drop",
@@ -65,6 +69,7 @@ struct sim_world {
     uint64_t (*closes)[SIM_CLOSES_KINDS]; /* per account */
     size_t n_accounts;
     sim_notify *notify;       /* own mutex; made and freed here */
+    sim_journal *journal;     /* likewise */
     sim_bot *bot;             /* set before start, read-only after */
     sim_scenarios *scenarios; /* likewise */
 };
@@ -120,8 +125,10 @@ sim_world *sim_world_new(const sim_world_config *cfg, char *err, size_t errlen)
         w->n_accounts = cfg->market.accounts;
         w->closes = calloc(w->n_accounts, sizeof *w->closes);
         w->notify = w->closes ? sim_notify_new() : NULL;
-        if (!w->notify) {
+        w->journal = w->notify ? sim_journal_new() : NULL;
+        if (!w->journal) {
             snprintf(err, errlen, "out of memory");
+            sim_notify_free(w->notify);
             free(w->closes);
             sim_market_free(w->market);
             w->market = NULL;
@@ -210,6 +217,7 @@ void sim_world_free(sim_world *w)
     sim_world_stop(w);
     sim_market_free(w->market);
     sim_notify_free(w->notify);
+    sim_journal_free(w->journal);
     free(w->closes);
     pthread_cond_destroy(&w->stop_cv);
     pthread_cond_destroy(&w->wake);
@@ -259,6 +267,11 @@ sim_market *sim_world_market(sim_world *w)
 sim_notify *sim_world_notify(const sim_world *w)
 {
     return w->notify;
+}
+
+sim_journal *sim_world_journal(const sim_world *w)
+{
+    return w->journal;
 }
 
 void sim_world_faults(sim_world *w, sim_faults *out)
@@ -338,6 +351,24 @@ enum sim_trade_fault sim_world_take_trade_fault(sim_world *w, long *hang_ms)
     }
     pthread_mutex_unlock(&w->mu);
     return t;
+}
+
+int sim_world_take_next(sim_world *w, const size_t *offsets, int n)
+{
+    int taken = -1;
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < n && taken < 0; i++) {
+        long v;
+        char *field = (char *)&w->faults + offsets[i];
+        memcpy(&v, field, sizeof v);
+        if (v > 0) {
+            v--;
+            memcpy(field, &v, sizeof v);
+            taken = i;
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return taken;
 }
 
 uint64_t sim_world_request_seed(sim_world *w)

@@ -50,6 +50,9 @@ enum sim_stat {
     SIM_STAT_SIM_NOTIFY,
     SIM_STAT_TELEGRAM,
     SIM_STAT_SLACK,
+    SIM_STAT_SIM_JOURNAL, /* GET /_sim/journal, POST /_sim/journal/reset */
+    SIM_STAT_TRADERVUE,   /* /api/v1/... (sim_journal.h) */
+    SIM_STAT_WEBHOOK,     /* /hooks/... */
     SIM_STAT_UNKNOWN_ROUTE,
     SIM_STAT_ROUTES, /* not a counter: the number of route counters */
     SIM_STAT_UNAUTHORIZED = SIM_STAT_ROUTES,
@@ -86,6 +89,7 @@ typedef struct sim_world sim_world;
 typedef struct sim_bot sim_bot;
 typedef struct sim_scenarios sim_scenarios;
 typedef struct sim_notify sim_notify;
+typedef struct sim_journal sim_journal;
 
 typedef struct sim_world_config {
     sim_market_config market;
@@ -110,6 +114,8 @@ sim_scenarios *sim_world_scenarios(const sim_world *w);
 bool sim_world_stopping(sim_world *w);
 /* The Telegram and Slack far ends (made by sim_world_new, freed with it). */
 sim_notify *sim_world_notify(const sim_world *w);
+/* The journal far ends (likewise; own mutex, never taken with the world's). */
+sim_journal *sim_world_journal(const sim_world *w);
 
 void sim_world_lock(sim_world *w);
 void sim_world_unlock(sim_world *w);
@@ -129,6 +135,10 @@ void sim_world_count_close(sim_world *w, size_t acc, enum sim_closes_kind k);
 /* Takes the next count-based trade fault, counting its knob down; for
  * SIM_TRADE_HANG *hang_ms gets how long to wait. */
 enum sim_trade_fault sim_world_take_trade_fault(sim_world *w, long *hang_ms);
+/* Counts down the first of n count knobs (offsets: offsetof(sim_faults, a
+ * long field)) that is above 0; returns its index in offsets, or -1 when
+ * every one is 0. */
+int sim_world_take_next(sim_world *w, const size_t *offsets, int n);
 /* A fresh 64-bit seed for one request's fault decisions; drawn from the
  * world's fault rng, which is separate from the market's so requests never
  * change what the market does. */
