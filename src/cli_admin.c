@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "cli.h"
 #include "cli_common.h"
+#include "cli_credentials.h"
 #include "pg.h"
 #include "store.h"
 
@@ -410,7 +411,12 @@ int cli_account(config *cfg, int argc, char **argv)
         return cli_account_set_guard(cfg, argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "show-guard") == 0)
         return cli_account_show_guard(cfg, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "set-sync") == 0)
+        return cli_account_set_sync(cfg, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "show-sync") == 0)
+        return cli_account_show_sync(cfg, argc - 1, argv + 1);
     fprintf(stderr, "usage: tradeops account add ID [--name NAME] [--dd-limit PCT] | list "
-                    "[--json] | set-guard ID ... | show-guard ID [--json]\n");
+                    "[--json] | set-guard ID ... | show-guard ID [--json] | set-sync ID "
+                    "PROVIDER ... | show-sync ID [--json]\n");
     return EXIT_USAGE;
 }

@@ -18,18 +18,9 @@
 #include <cjson/cJSON.h>
 
 #include "audit.h"
+#include "command_int.h"
 #include "pg.h"
 #include "sanitize.h"
-
-/* What a command acts on, read (and locked) before deciding. */
-typedef struct target {
-    char account[64];
-    char label[160];   /* for the audit record and messages */
-    char details[400]; /* JSON for the audit record's details */
-    bool done_already; /* e.g. a row someone resolved first */
-    char done_by[200];
-    char invalid[240]; /* the target's state forbids the command: why, for people */
-} target;
 
 typedef struct command_spec {
     const char *name;
@@ -41,6 +32,9 @@ typedef struct command_spec {
     /* Acts; 0 or -1 with err. Runs after the audit record is written. */
     int (*act)(PGconn *c, const operator_id *op, const command *cmd, const target *t, char *err,
                size_t errlen);
+    /* NULL, or runs after the commit and may decide the result (command_int.h). */
+    bool (*post)(PGconn *c, const operator_id *op, const command *cmd, const target *t,
+                 command_result *res);
 } command_spec;
 
 static int recon_lookup(PGconn *c, const command *cmd, target *t, char *err, size_t errlen)
@@ -309,6 +303,14 @@ static const command_spec SPECS[CMD_KIND_COUNT] = {
                              guard_lookup, guard_close_all},
     [CMD_GUARD_REARM] = {"guard.rearm", ROLE_ADMIN, false, "re-armed", guard_lookup,
                          guard_rearm_act},
+    [CMD_SYNC_RETRY] = {"sync.retry", ROLE_ONCALL, false, "retried", command_sync_lookup,
+                        command_sync_act, command_sync_post},
+    [CMD_SYNC_CANCEL] = {"sync.cancel", ROLE_ADMIN, false, "cancelled", command_sync_lookup,
+                         command_sync_act, command_sync_post},
+    [CMD_SYNC_RESET] = {"sync.reset", ROLE_ADMIN, false, "reset", command_sync_lookup,
+                        command_sync_act, command_sync_post},
+    [CMD_SYNC_DELETE] = {"sync.delete", ROLE_ADMIN, false, "deleted", command_sync_lookup,
+                         command_sync_act, command_sync_post},
 };
 
 const char *command_name(enum command_kind k)
@@ -459,6 +461,10 @@ enum command_status command_execute(PGconn *c, const operator_id *op, const comm
         PQclear(PQexec(c, "rollback"));
         auth_free(&now);
         return finish(res, CMD_FAILED, s->name, " failed, nothing changed: ", err);
+    }
+    if (s->post && s->post(c, &now, cmd, &t, res)) {
+        auth_free(&now);
+        return res->status;
     }
     auth_free(&now);
     return finish(res, CMD_OK, s->done, " ", t.label);

@@ -51,6 +51,8 @@ typedef struct command {
     char account[64];       /* for account-wide commands ("" otherwise) */
     char note[COMMAND_NOTE_MAX + 1]; /* untrusted text, checked by command_execute */
     char filter[SYNC_FILTER_TEXT];   /* CMD_SYNC_* bulk: sync_filter_parse text, else "" */
+    int batch;              /* CMD_SYNC_* bulk: rows per transaction ([sync] batch);
+                               0: SYNC_ADMIN_BATCH */
 } command;
 
 enum command_status {

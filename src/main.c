@@ -20,6 +20,7 @@
 #include "auth.h"
 #include "cli.h"
 #include "cli_common.h"
+#include "cli_credentials.h"
 #include "config.h"
 #include "console.h"
 #include "engine.h"
@@ -46,6 +47,12 @@ static void usage(FILE *out)
             "  account set-guard ID --preset NAME | --max-loss-pct P --mode M [...]\n"
             "                                        drawdown guard rules (admin; --help: flags)\n"
             "  account show-guard ID [--json]        an account's guard rules\n"
+            "  account set-sync ID PROVIDER [--tag T] [--url URL] [--path FILE] [--format F]\n"
+            "        [--multiplier SYMBOL=N]... [--disable|--enable]\n"
+            "                                        where its closed trades go (admin; --help)\n"
+            "  account show-sync ID [--json]         an account's journal targets\n"
+            "  credentials set PROVIDER [--account ID]   store a journal secret read from stdin\n"
+            "                                        (admin); keygen FILE | list [--json]\n"
             "  recon [--open] [--account ID] [--limit N] [--json]\n"
             "                                        divergences between the bot and the broker\n"
             "  recon resolve ID --note TEXT          resolve one with a note (oncall, admin)\n"
@@ -57,6 +64,11 @@ static void usage(FILE *out)
             "  alerts ack ID [--note TEXT] | abort ID|ACCOUNT --note REASON   (oncall, admin)\n"
             "  guard status [--account ID] [--json]  drawdown guards: state, floors, countdown\n"
             "  guard close-all ACCOUNT --confirm ACCOUNT [--note TEXT] | rearm ACCOUNT   (admin)\n"
+            "  sync list [--state S] [--provider P] [--account A] [--class C] [--text T]\n"
+            "        [--breached] [--limit N] [--json|--csv]   journal sync jobs\n"
+            "  sync show ID [--json]                 one job with every attempt\n"
+            "  sync retry|reset|cancel|delete ID... | --all [filters] [--yes] [--note TEXT]\n"
+            "                                        (retry: oncall, admin; others: admin)\n"
             "  audit [--since T] [--user U] [--action A] [--outcome O] [--target TEXT]\n"
             "        [--limit N] [--json|--csv]      the audit log, newest first\n"
             "  migrate                               apply pending schema migrations\n"
@@ -350,6 +362,7 @@ int main(int argc, char **argv)
             {"operator", cli_operator}, {"account", cli_account},     {"daemon", run_daemon},
             {"recon", cli_recon},       {"trades", cli_trades},
             {"alerts", cli_alerts},     {"guard", cli_guard},         {"audit", cli_audit},
+            {"credentials", cli_credentials}, {"sync", cli_sync},
         };
         rc = -1;
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -34,6 +34,8 @@ typedef struct secret_key {
  * hex digits (surrounding white space allowed) is an error saying which
  * and where, never quoting the file's content. 0 or -1. */
 int secret_key_load(const config *cfg, secret_key *key, char *err, size_t errlen);
+/* Loads the key from path alone (the same checks; no environment). */
+int secret_key_load_file(const char *path, secret_key *key, char *err, size_t errlen);
 /* Writes a new random key (64 hex digits and a newline) to path, created
  * with mode 0600 and refusing to overwrite. 0 or -1. */
 int secret_key_generate(const char *path, char *err, size_t errlen);

@@ -34,6 +34,7 @@
 #ifndef TRADEOPS_SYNC_PROVIDER_H
 #define TRADEOPS_SYNC_PROVIDER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -49,6 +50,9 @@ typedef struct sync_http sync_http;
 
 sync_http *sync_http_new(const config *cfg);    /* NULL when out of memory */
 void sync_http_free(sync_http *h);
+/* A flag the worker sets to stop: a transfer in flight is cut and the wait
+ * for a Tradervue import ends (its jobs get a TIMEOUT attempt). NULL: none. */
+void sync_http_set_stop(sync_http *h, const atomic_bool *stop);
 
 /* Sends n jobs (1..SYNC_TRADERVUE_BATCH), all of one account, as one
  * import with the credentials secret ("user:password"); fills att[0..n).

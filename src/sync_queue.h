@@ -9,6 +9,14 @@
  * sync_queue_complete or sync_queue_fail; a worker that dies leaves it
  * running until sync_queue_rescue takes it back.
  *
+ * Every attempt is kept in sync_jobs.errors (the newest 50), oldest first:
+ *   {"n": attempt number, "at": "2026-11-21T10:00:00.123Z", "ms": duration,
+ *    "status": HTTP status or null, "class": sync_error_class_name ("" on
+ *    success, "rescued" for a job taken back), "message": masked text}
+ * A reset moves them to archived_errors as {"reset_at": ..., "errors": [...]}.
+ * The limit: [sync] max_attempts, unless a manual retry raised the job's
+ * own max_attempts past it; each failure writes the limit it applied.
+ *
  * Threads: any; every function works on the caller's connection and in
  * its own statement or transaction (none is left open).
  */
@@ -80,18 +88,21 @@ int sync_queue_fail(PGconn *c, const config *cfg, const sync_policy *p, const sy
                     const char *worker, const sync_attempt *a, bool *applied, char *err,
                     size_t errlen);
 
-/* Takes back running jobs: those whose attempted_by starts with
- * dead_prefix (this instance's previous lives: "instance/" but not
- * "instance/boot/"; NULL to skip), and those running for longer than
- * stale_ms (any owner). Each goes back to retryable, due now, with a
- * "rescued" attempt recorded (it does not count against max_attempts).
- * *n gets how many. */
+/* Takes back running jobs: when instance and boot are both given, those
+ * whose attempted_by starts with "{instance}/" but not "{instance}/{boot}/"
+ * (previous lives of this instance: run at start); and, always, those
+ * running for longer than stale_ms (any owner). Each goes back to
+ * retryable, due now, with a "rescued" attempt recorded (it does not count
+ * against max_attempts). stale_ms <= 0 skips the second rule. *n gets how
+ * many. */
 int sync_queue_rescue(PGconn *c, const char *instance, const char *boot, int64_t stale_ms,
                       int *n, char *err, size_t errlen);
 
 /* Flags live jobs past their deadline that are not flagged yet (a job can
  * wait past it without an attempt failing) and raises the alert per
- * account. *n gets how many were flagged. */
+ * account; and resolves the alert of accounts left with no live breached
+ * job (one that died or was cancelled meanwhile). *n gets how many were
+ * flagged. */
 int sync_queue_sla_sweep(PGconn *c, const config *cfg, const sync_policy *p, int *n, char *err,
                          size_t errlen);
 
@@ -121,8 +132,12 @@ typedef struct sync_admin_result {
     int64_t done;           /* changed */
     int64_t skipped;        /* in a state the action does not apply to */
     int64_t conflicts;      /* retry that met the live unique index: another live job exists */
+    int64_t batches;        /* transactions that changed or looked at rows */
     char message[256];      /* for a person: "retried 9998 of 10000 (2 running, skipped)" */
 } sync_admin_result;
+
+/* Rows per transaction of a bulk action when none is configured. */
+#define SYNC_ADMIN_BATCH 500
 
 /* Counts the jobs f names and how many op applies to (for the confirmation). */
 int sync_queue_count(PGconn *c, const sync_filter *f, enum sync_admin_op op, int64_t *matched,
@@ -136,5 +151,18 @@ int sync_queue_count(PGconn *c, const sync_filter *f, enum sync_admin_op op, int
 int sync_queue_admin(PGconn *c, enum sync_admin_op op, const sync_filter *f, int batch,
                      const char *const *scope_accounts, size_t n_scope, sync_admin_result *res,
                      char *err, size_t errlen);
+
+/* Applies op to job id inside the caller's open transaction (the command
+ * path: the row is already locked and audited). A retry or reset that
+ * meets another live job of the same trade is counted in res->conflicts
+ * (under a savepoint: the transaction stays usable), never an error. */
+int sync_queue_admin_one(PGconn *c, enum sync_admin_op op, int64_t id, sync_admin_result *res,
+                         char *err, size_t errlen);
+
+/* Resolves ("auto") the sync.sla_breach alert of account (NULL: of every
+ * account) when it has no live breached job left. In the caller's
+ * transaction or alone. *n_resolved may be NULL. */
+int sync_queue_resolve_breaches(PGconn *c, const char *account, size_t *n_resolved, char *err,
+                                size_t errlen);
 
 #endif

@@ -181,6 +181,10 @@ token_file = $DIR/broker.token
 [console]
 environment = DEMO
 log_file = $DIR/console.log
+
+[sync]
+tradervue_url = $SIM_URL/api/v1
+key_file = $DIR/sync.key
 INI
     mv "$DIR/config.ini.tmp" "$DIR/config.ini"
 }
@@ -202,6 +206,20 @@ demo)
         case "$id" in ''|'#'*|id) continue ;; esac
         "$BIN" --config "$CFG" account add "$id" --name "$name" --dd-limit "$limit" --exists-ok
     done < "$HERE/data/demo/accounts.csv"
+    # Journal sync: every demo account's trades go to Tradervue and to a CSV
+    # journal under DIR/journal; demo-1's also to the signed webhook. The
+    # simulator plays Tradervue and the webhook receiver.
+    sim_url=$(sed -n 's/^url = \(http.*\)/\1/p' "$CFG" | head -n 1)
+    [ -s "$DIR/sync.key" ] || "$BIN" --config "$CFG" credentials keygen "$DIR/sync.key" >/dev/null
+    printf 'demo:demo-pass\n' | "$BIN" --config "$CFG" credentials set tradervue >/dev/null
+    printf 'demo-webhook-secret\n' | "$BIN" --config "$CFG" credentials set webhook >/dev/null
+    mkdir -p "$DIR/journal"
+    while IFS=, read -r id _; do
+        case "$id" in ''|'#'*|id) continue ;; esac
+        "$BIN" --config "$CFG" account set-sync "$id" tradervue --tag "$id" --multiplier '*=100000' >/dev/null
+        "$BIN" --config "$CFG" account set-sync "$id" csv --path "$DIR/journal/$id.csv" >/dev/null
+    done < "$HERE/data/demo/accounts.csv"
+    "$BIN" --config "$CFG" account set-sync demo-1 webhook --url "$sim_url/hooks/journal" >/dev/null
     ;;
 down)
     sim_down
