@@ -56,10 +56,15 @@ static void push_result(command_queue *q, const command_result *res)
         ;
 }
 
-static void run_one(command_queue *q, const command *cmd)
+static void run_one(command_queue *q, const command *in)
 {
     command_result res;
     char err[256];
+    /* Bulk sync actions run in [sync] batch rows per transaction. */
+    command local = *in;
+    if (local.batch <= 0)
+        local.batch = q->cfg->sync_batch;
+    const command *cmd = &local;
     if (pg_ensure(&q->pg, q->cfg->pg_url, err, sizeof err) != 0) {
         memset(&res, 0, sizeof res);
         res.seq = cmd->seq;
