@@ -9,7 +9,7 @@
  *
  * Kinds in use: guard.warning, guard.breach, guard.countdown, guard.closing,
  * guard.closed, guard.close_failed, guard.aborted, guard.blind,
- * broker.link_down. docs/runbook.md says what to do for each.
+ * broker.link_down, notify.destination_disabled, sync.sla_breach. docs/runbook.md says what to do for each.
  *
  * Threads: any, on the caller's own connection.
  */
