@@ -451,4 +451,5 @@ const screen_ops audit_screen = {
     .live_verbs = audit_live_verbs,
     .ask = audit_ask,
     .answer = NULL,
+    .number = 6, /* 5 is the Metrics screen's */
 };

@@ -48,6 +48,20 @@ enum screen_verb {
     VERB_REARM,         /* text: the account id typed again; target: the account */
     VERB_HISTORY,       /* toggle resolved rows (history) in or out */
     VERB_CYCLE_OUTCOME, /* show the next outcome (all, ok, refused, failed) */
+    /* The Sync screen (journal sync jobs). The four job actions are text
+     * verbs: the prompt is their confirmation (y confirms, Enter cancels);
+     * target: what ask captured (one job, the tagged ones, or every job
+     * the filter matches). */
+    VERB_RETRY,
+    VERB_CANCEL,
+    VERB_RESET,
+    VERB_DELETE,
+    VERB_BULK,          /* the next job action applies to every job the filter matches */
+    VERB_ERRORS,        /* toggle the error-analysis view */
+    VERB_PICK,          /* take the selected group of a summary view as the filter */
+    VERB_CYCLE_JOB_STATE, /* show jobs in the next state (all, failed, each state) */
+    VERB_CYCLE_PROVIDER,  /* show the next provider's jobs (all, then each) */
+    VERB_CYCLE_CLASS,     /* show the next error class (all, then each) */
     VERB_COUNT
 };
 #define VERB_BIT(v) (1ul << (v))
@@ -57,7 +71,8 @@ enum screen_verb {
  * ask), and hands the text back on Enter; Esc drops it. */
 #define SCREEN_TEXT_VERBS                                                                          \
     (VERB_BIT(VERB_FILTER) | VERB_BIT(VERB_RESOLVE) | VERB_BIT(VERB_ACCOUNT) |                     \
-     VERB_BIT(VERB_ACK) | VERB_BIT(VERB_ABORT) | VERB_BIT(VERB_CLOSE_ALL) | VERB_BIT(VERB_REARM))
+     VERB_BIT(VERB_ACK) | VERB_BIT(VERB_ABORT) | VERB_BIT(VERB_CLOSE_ALL) | VERB_BIT(VERB_REARM) | \
+     VERB_BIT(VERB_RETRY) | VERB_BIT(VERB_CANCEL) | VERB_BIT(VERB_RESET) | VERB_BIT(VERB_DELETE))
 
 #define SCREEN_LABEL_MAX 192 /* bytes of a prompt label, NUL included */
 #define SCREEN_TEXT_MAX 256  /* bytes of prompt text, NUL included */
@@ -85,6 +100,9 @@ typedef struct screen_env {
      * do not care; use screen_say. */
     void (*say)(void *ctx, int role, const char *text);
     void *say_ctx;
+    /* The engine's model, for asking it to load other data (the Sync
+     * screen's model_sync_request); NULL without an engine. */
+    model *model;
 } screen_env;
 
 /* printf-style env->say; does nothing when env->say is NULL. */
@@ -124,10 +142,19 @@ typedef struct screen_ops {
      * captured. NULL: handle(st, verb, text, env). Returns REACT_* flags. */
     unsigned (*answer)(void *st, int verb, const char *target, const char *text,
                        const screen_env *env);
+    /* Optional. The tab's number and key (1-9); 0: its place in
+     * screens_table (the first is 1). Lets a screen keep its key when
+     * another is not there yet (Audit is 6 while 5 waits for Metrics). */
+    int number;
 } screen_ops;
 
-/* Every screen, in tab order (key 1 is the first). */
+/* Every screen, in tab order. */
 extern const screen_ops *const screens_table[];
 extern const size_t screens_count;
+
+/* The tab number of screens_table[index]; the index of the screen with
+ * that number, or -1. */
+int screens_number(size_t index);
+int screens_index_of(int number);
 
 #endif

@@ -101,6 +101,7 @@ int console_run(const console_opts *opts, model *m, const command_port *port, ch
         return -1;
     }
     console_ui_set_port(ui, port);
+    console_ui_set_model(ui, m);
     /* poll(2) ignores a negative descriptor: no port, no results to wait for. */
     int result_fd = port && port->take_result ? port->result_fd : -1;
     take_snapshot(ui, m);

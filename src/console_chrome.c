@@ -26,7 +26,7 @@ void console_draw_tabs(console_ui *ui)
     screen_env env = console_env(ui);
     for (size_t i = 0; i < n; i++) {
         const screen_ops *ops = screens_table[i];
-        snprintf(labels[i], sizeof labels[i], "%zu %s", i + 1, ops->name);
+        snprintf(labels[i], sizeof labels[i], "%d %s", screens_number(i), ops->name);
         int role = ROLE_NORMAL;
         bool has =
             ops->badge && ops->badge(ui->states[i], &env, badges[i], sizeof badges[i], &role);

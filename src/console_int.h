@@ -50,6 +50,7 @@ struct console_ui {
     char prompt_target[SCREEN_TARGET_MAX]; /* what it captured when asked */
 
     const command_port *port; /* the engine's command thread, NULL without one */
+    model *model;             /* the engine's model (screens' requests), NULL without one */
 
     int64_t main_due; /* when the screen body needs painting again */
     char clock[CONSOLE_CLOCK_MAX];

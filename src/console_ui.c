@@ -52,8 +52,14 @@ screen_env console_env(console_ui *ui)
         .port = ui->port,
         .say = env_say,
         .say_ctx = ui,
+        .model = ui->model,
     };
     return env;
+}
+
+void console_ui_set_model(console_ui *ui, model *m)
+{
+    ui->model = m;
 }
 
 unsigned long console_screen_verbs(const console_ui *ui)

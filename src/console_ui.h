@@ -35,6 +35,10 @@ void console_ui_free(console_ui *ui);
  * cannot act). The port must outlive the console_ui. */
 void console_ui_set_port(console_ui *ui, const command_port *port);
 
+/* The engine's model, which screens ask to load other data (the Sync
+ * screen's filter); NULL: none. It must outlive the console_ui. */
+void console_ui_set_model(console_ui *ui, model *m);
+
 /* Takes every result waiting at the port and shows each on the message
  * line (refusals and failures in the error role). Call when the port's
  * result_fd is readable. Returns how many it took. */

@@ -28,6 +28,8 @@
 #include "pg.h"
 #include "reconciler.h"
 #include "store.h"
+#include "sync_view.h"
+#include "sync_worker.h"
 #include "view_json.h"
 #include "watcher.h"
 
@@ -55,6 +57,8 @@ struct engine {
     guard *guard;        /* drawdown guards of the accounts this instance owns */
     watcher *watch;      /* alerts, guards and audit into the model */
     notifier *notify;    /* queued notifications out to Telegram and Slack */
+    sync_workers *sync;  /* journal sync jobs out to the journals */
+    sync_view *syncview; /* the Sync screen's data into the model */
 
     pthread_t thread;
     bool started;
@@ -217,7 +221,9 @@ engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *
     e->guard = guard_new(cfg, cfg->instance[0] ? cfg->instance : NULL, err, errlen);
     e->watch = e->guard ? watcher_new(cfg, scope, m, err, errlen) : NULL;
     e->notify = e->watch ? notifier_new(cfg, err, errlen) : NULL;
-    if (!e->notify) {
+    e->sync = e->notify ? sync_workers_new(cfg, err, errlen) : NULL;
+    e->syncview = e->sync ? sync_view_new(cfg, scope, m, err, errlen) : NULL;
+    if (!e->syncview) {
         engine_free(e);
         return NULL;
     }
@@ -397,7 +403,8 @@ int engine_start(engine *e, char *err, size_t errlen)
     if (reconciler_start(e->recon, err, errlen) != 0 ||
         detector_start(e->trades, err, errlen) != 0 || guard_start(e->guard, err, errlen) != 0 ||
         watcher_start(e->watch, err, errlen) != 0 || notifier_start(e->notify, err, errlen) != 0 ||
-        (e->cmdq && command_queue_start(e->cmdq, err, errlen) != 0)) {
+        sync_workers_start(e->sync, err, errlen) != 0 ||
+        sync_view_start(e->syncview, err, errlen) != 0 || (e->cmdq && command_queue_start(e->cmdq, err, errlen) != 0)) {
         engine_stop(e);
         return -1;
     }
@@ -423,6 +430,8 @@ void engine_stop(engine *e)
     guard_stop(e->guard);
     watcher_stop(e->watch);
     notifier_stop(e->notify);
+    sync_workers_stop(e->sync);
+    sync_view_stop(e->syncview);
     if (!e->started)
         return;
     pthread_mutex_lock(&e->lock);
@@ -444,6 +453,8 @@ void engine_free(engine *e)
     guard_free(e->guard);
     watcher_free(e->watch);
     notifier_free(e->notify);
+    sync_workers_free(e->sync);
+    sync_view_free(e->syncview);
     broker_poller_free(e->broker);
     cache_close(e->redis);
     if (e->pg)

@@ -3,8 +3,9 @@
  *
  * Threads: the broker poller (below), the reconciler (reconciler.h), the
  * closed-trade detector (detector.h), the guard (guard.h), the watcher
- * (watcher.h), the notifier (notifier.h) and the
- * command thread (command_queue.h).
+ * (watcher.h), the notifier (notifier.h), the journal sync workers
+ * (sync_worker.h), the Sync screen's loader (sync_view.h) and the command
+ * thread (command_queue.h).
  *
  * The broker poller thread. Each cycle it fetches every visible
  * account at once, keeps the last good data of accounts that failed (with

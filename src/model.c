@@ -24,6 +24,7 @@ struct model {
     alert_set *alerts;      /* likewise */
     sync_set *sync;         /* likewise */
     sync_filter sync_filter; /* the Sync screen's latest request */
+    int64_t sync_job;        /* and the job its detail view shows, 0 none */
     uint64_t sync_request;
     int sync_request_fd;
     uint64_t generation;
@@ -190,8 +191,14 @@ int model_publish_sync(model *m, sync_set *set)
 
 uint64_t model_sync_request(model *m, const sync_filter *f)
 {
+    return model_sync_request_job(m, f, 0);
+}
+
+uint64_t model_sync_request_job(model *m, const sync_filter *f, int64_t job_id)
+{
     pthread_mutex_lock(&m->lock);
     m->sync_filter = *f;
+    m->sync_job = job_id > 0 ? job_id : 0;
     uint64_t n = ++m->sync_request;
     pthread_mutex_unlock(&m->lock);
     uint64_t one = 1;
@@ -204,6 +211,16 @@ uint64_t model_sync_wanted(model *m, sync_filter *f)
 {
     pthread_mutex_lock(&m->lock);
     *f = m->sync_filter;
+    uint64_t n = m->sync_request;
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
+uint64_t model_sync_wanted_job(model *m, sync_filter *f, int64_t *job_id)
+{
+    pthread_mutex_lock(&m->lock);
+    *f = m->sync_filter;
+    *job_id = m->sync_job;
     uint64_t n = m->sync_request;
     pthread_mutex_unlock(&m->lock);
     return n;
@@ -509,8 +526,32 @@ void sync_set_release(const sync_set *set)
     if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
         free(s->rows);
         free(s->groups);
+        sync_detail_free(s->detail);
         free(s);
     }
+}
+
+sync_detail *sync_detail_new(size_t n_attempts)
+{
+    sync_detail *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->attempts = n_attempts ? calloc(n_attempts, sizeof *d->attempts) : NULL;
+    if (n_attempts && !d->attempts) {
+        free(d);
+        return NULL;
+    }
+    d->n_attempts = n_attempts;
+    d->volume = d->open_price = d->close_price = d->profit = NAN;
+    return d;
+}
+
+void sync_detail_free(sync_detail *d)
+{
+    if (!d)
+        return;
+    free(d->attempts);
+    free(d);
 }
 
 int64_t sync_set_failures(const sync_set *set)

@@ -241,6 +241,34 @@ typedef struct sync_provider_health {
     bool configured;                    /* some enabled target uses it */
 } sync_provider_health;
 
+/* One attempt as the job keeps it (sync_jobs.errors, or archived_errors
+ * after a reset), for the detail view. Strings from outside: sanitise. */
+typedef struct sync_attempt_view {
+    int n;                      /* the attempt's number as recorded, 0 when none */
+    int64_t at_ms;              /* when it ran, 0 when unknown */
+    int64_t duration_ms;        /* how long it took, -1 when unknown */
+    long status;                /* HTTP status, 0 when none */
+    enum sync_error_class cls;  /* SYNC_ERR_NONE: succeeded (or a class this build lacks) */
+    char class_name[24];        /* as stored: "" when it succeeded */
+    int reset;                  /* 0: since the last reset; k: archived by the k-th reset */
+    int64_t reset_ms;           /* when that reset happened, 0 when current or unknown */
+    char message[300];          /* masked by the provider */
+} sync_attempt_view;
+
+/* Everything about one job, loaded when the screen's request names it. */
+typedef struct sync_detail {
+    sync_row job;
+    char side[8];               /* the trade: "BUY" | "SELL" */
+    double volume;              /* lots */
+    double open_price, close_price, profit; /* NAN when unknown */
+    int64_t open_ms;            /* 0 when unknown */
+    char strategy[64];
+    char result[1024];          /* what the journal answered (compact JSON), "" when none */
+    int n_resets;               /* resets so far (archived_errors entries) */
+    sync_attempt_view *attempts; /* archived ones first (oldest reset first), each oldest first */
+    size_t n_attempts;
+} sync_detail;
+
 typedef struct sync_set {
     atomic_int refs;
     /* Over every job the operator may see (not only the filter's). */
@@ -261,6 +289,10 @@ typedef struct sync_set {
     int64_t match_by_state[SYNC_STATE_COUNT];
     int64_t loaded_ms;          /* 0 before */
     char error[200];            /* the loader's last problem, "" if none */
+    /* The job the request named (model_sync_request_job), NULL when it
+     * named none; detail->job.id 0 when that job is gone or out of scope. */
+    int64_t detail_id;
+    sync_detail *detail;
 } sync_set;
 
 typedef struct model_snapshot {
@@ -304,6 +336,10 @@ int model_publish_sync(model *m, sync_set *set);
  * the request's number. Readable model_sync_request_fd means a new one. */
 uint64_t model_sync_request(model *m, const sync_filter *f);
 uint64_t model_sync_wanted(model *m, sync_filter *f); /* the latest; 0 and "all" before any */
+/* The same, also asking for every attempt of one job (job_id > 0; the
+ * detail view), or none (0, what model_sync_request asks). */
+uint64_t model_sync_request_job(model *m, const sync_filter *f, int64_t job_id);
+uint64_t model_sync_wanted_job(model *m, sync_filter *f, int64_t *job_id);
 int model_sync_request_fd(const model *m);
 void model_sync_drain_request(model *m);
 
@@ -328,6 +364,9 @@ alert_set *alert_set_new(size_t n_rows, size_t n_guards, size_t n_audit);
 void alert_set_release(const alert_set *set);
 sync_set *sync_set_new(size_t n_rows, size_t n_groups);
 void sync_set_release(const sync_set *set);
+/* A detail with n_attempts zeroed attempts (set->detail owns it; release frees it). */
+sync_detail *sync_detail_new(size_t n_attempts);
+void sync_detail_free(sync_detail *d);
 /* Failures for the tab badge: retryable + dead jobs. */
 int64_t sync_set_failures(const sync_set *set);
 

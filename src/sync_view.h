@@ -39,4 +39,13 @@ void sync_view_free(sync_view *v);
 sync_set *sync_view_load(PGconn *c, const sync_filter *f, size_t max_rows,
                          const operator_id *scope, char *err, size_t errlen);
 
+/* Everything about one job and every attempt (the detail view), on the
+ * caller's connection. *out: a detail whose job.id is 0 when the job does
+ * not exist or is out of scope. 0, or -1 with err. */
+int sync_view_load_job(PGconn *c, int64_t job_id, const operator_id *scope, sync_detail **out,
+                       char *err, size_t errlen);
+
+/* One load and publish on the calling thread (tests): the latest request. */
+int sync_view_load_once(sync_view *v, char *err, size_t errlen);
+
 #endif

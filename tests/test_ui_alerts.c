@@ -228,7 +228,7 @@ Test(ui_alerts, tab_badge_counts_open_alerts_in_the_critical_role)
     char top[LINE_MAX_BYTES];
     line(0, top, sizeof top);
     cr_expect(strstr(top, "1 Positions") && strstr(top, "2 Alerts(3)") && strstr(top, "3 Recon") &&
-                  strstr(top, "4 Audit"),
+                  strstr(top, "4 Sync") && strstr(top, "6 Audit"),
               "tabs: %s", top);
     cr_expect_eq(color_at("(3)"), theme_attr(ROLE_BAD) & A_COLOR);
     /* Without a critical one, the badge is a warning. */

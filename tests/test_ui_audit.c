@@ -59,7 +59,7 @@ static model_snapshot *snap_audit(const audit_spec *rows, size_t n)
 static console_ui *start_audit(int lines, int cols, bool mono, model_snapshot *snap)
 {
     console_ui *ui = start_at(lines, cols, false, true, true, mono, snap);
-    keys(ui, "4");
+    keys(ui, "6");
     return ui;
 }
 
@@ -77,7 +77,7 @@ Test(ui_audit, records_newest_first_with_the_date_only_when_not_today)
     console_ui *ui = start_audit(24, 120, false, snap_audit(base_audit, N_AUDIT));
     char top[LINE_MAX_BYTES];
     line(0, top, sizeof top);
-    cr_expect(strstr(top, "4 Audit") && !strstr(top, "Audit("), "tabs: %s", top);
+    cr_expect(strstr(top, "6 Audit") && !strstr(top, "Audit("), "tabs: %s", top);
     int y105 = line_of("guard.abort"), y104 = line_of("alert.ack");
     int y103 = line_of("guard.close_all"), y102 = line_of("recon.resolve");
     int y101 = line_of("operator.add");

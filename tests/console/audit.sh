@@ -142,8 +142,8 @@ audit_screen() {
     tmx new-session -d -s rw -x "$COLS_" -y "$LINES_" \
         "'$T' --config '$TMP/config.ini'; echo \"__EXIT__ \$?\"; exec sleep 600"
     check "the console starts" wait_for 'Positions' "$START_TIMEOUT_S" || return
-    keys 4
-    check "4 opens the Audit tab" wait_for 'Audit: showing' || return
+    keys 6
+    check "6 opens the Audit tab" wait_for 'Audit: showing' || return
     check "the Audit tab shows the CLI's recon.resolve with the note as reason" \
         wait_for "recon\.resolve .*ok +$NOTE" "$LOAD_TIMEOUT_S" || return
     check "the turned-down second attempt shows as failed, above the first (newest first)" \
