@@ -345,9 +345,11 @@ int secret_load(PGconn *c, const secret_key *key, enum sync_provider p, const ch
                                " and account_id in ($2, '') order by account_id desc limit 1",
                                2, NULL, vals, NULL, NULL, 1);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        pg_error_copy(err, errlen, PQresultErrorMessage(r));
+        /* With the connection gone there is no result to ask. */
+        const char *m = r ? PQresultErrorMessage(r) : "";
+        pg_error_copy(err, errlen, m && *m ? m : PQerrorMessage(c));
         PQclear(r);
-        return -1;
+        return -2;
     }
     if (PQntuples(r) == 0) {
         PQclear(r);

@@ -51,7 +51,8 @@ int secret_store(PGconn *c, const secret_key *key, enum sync_provider p, const c
 /* Loads the secret for (provider, account), falling back to the
  * provider's default. 1 and out filled (NUL-terminated), 0 when none is
  * stored, -1 with err: the wrong key ("... sealed under key 1a2b..., the
- * configured key is 3c4d..."), a damaged row, or the database. */
+ * configured key is 3c4d...") or a damaged row; -2 with err when the
+ * database failed (try again later: nothing is wrong with the secret). */
 int secret_load(PGconn *c, const secret_key *key, enum sync_provider p, const char *account,
                 char *out, size_t outlen, char *err, size_t errlen);
 

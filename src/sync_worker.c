@@ -166,13 +166,21 @@ static int credentials(worker *w, enum sync_provider p, const char *account, cha
     secret_key_wipe(&key);
     if (got == 1)
         return 0;
-    if (got == 0)
+    enum sync_error_class cls = SYNC_ERR_CONFIG;
+    if (got == 0) {
         snprintf(msg, sizeof msg,
                  "no %s credentials for %s: `tradeops credentials set %s [--account %s]`",
                  sync_provider_name(p), account, sync_provider_name(p), account);
-    else
-        snprintf(msg, sizeof msg, "%s credentials: %s", sync_provider_name(p), err);
-    fail_all(att, n, SYNC_ERR_CONFIG, msg);
+    } else if (got == -2) {
+        /* The database went away, not the secret: try again (the
+         * outcome is recorded once the connection is back). */
+        cls = SYNC_ERR_RESCUED;
+        snprintf(msg, sizeof msg, "database unavailable while reading the %s credentials: %.200s",
+                 sync_provider_name(p), err);
+    } else {
+        snprintf(msg, sizeof msg, "%s credentials: %.250s", sync_provider_name(p), err);
+    }
+    fail_all(att, n, cls, msg);
     return -1;
 }
 
