@@ -301,7 +301,10 @@ static void poll_import(sync_http *h, const char *url, struct curl_slist *hdrs, 
     char last[256] = "";
     long last_status = 200;
     int64_t deadline = sync_mono_ms() + (int64_t)h->import_timeout_s * MS_PER_S;
-    int64_t wait = h->import_poll_ms;
+    /* The first look comes soon (an import of a few trades takes well
+     * under a second); the waits then double up to import_poll_ms. */
+    int64_t step = h->import_poll_ms < 100 ? h->import_poll_ms : 100;
+    int64_t wait = step;
     for (;;) {
         int64_t left = deadline - sync_mono_ms();
         if (left <= 0) {
@@ -320,7 +323,8 @@ static void poll_import(sync_http *h, const char *url, struct curl_slist *hdrs, 
         }
         sync_reply r;
         sync_http_request(h, "GET", url, hdrs, NULL, true, secret, &r);
-        wait = h->import_poll_ms;
+        step = step * 2 < h->import_poll_ms ? step * 2 : h->import_poll_ms;
+        wait = step;
         if (r.cls != SYNC_ERR_NONE) {
             reply_msg(&r, " (import status)", last, sizeof last);
             last_status = r.status;

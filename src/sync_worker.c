@@ -28,7 +28,7 @@
 #include "sync_provider.h"
 #include "sync_queue.h"
 
-#define CLAIM_MAX 16   /* jobs claimed per pass: one Tradervue import per account among them */
+#define CLAIM_MAX 16 /* webhook or CSV jobs claimed at once */
 #define ERR_LEN 256
 #define NAME_LEN 128
 #define MS_PER_S 1000
@@ -72,8 +72,8 @@ struct worker {
     pending *pend;
     int n_pend;
     char printed[ERR_LEN];
-    sync_job jobs[CLAIM_MAX];
-    sync_attempt att[CLAIM_MAX];
+    sync_job jobs[SYNC_TRADERVUE_BATCH];
+    sync_attempt att[SYNC_TRADERVUE_BATCH];
 };
 
 static void say(const worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -273,46 +273,80 @@ static void send_group(worker *w, const sync_job *jobs, sync_attempt *att, int n
             att[i].duration_ms = took;
 }
 
-/* Claims, sends and records one batch. Returns the number of jobs
- * handled (0: nothing due), or -1 with err. */
-static int work(worker *w, char *err, size_t errlen)
+/* Claims up to max due jobs of provider, sends and records them. Returns
+ * the number handled, or -1 with err; *full when the claim was full (more
+ * may be due). */
+static int claim_and_send(worker *w, enum sync_provider prov, int max, bool *full, char *err,
+                          size_t errlen)
 {
     int n = 0;
-    if (sync_queue_claim(w->pg, -1, CLAIM_MAX, w->name, w->jobs, &n, err, errlen) != 0)
+    if (sync_queue_claim(w->pg, (int)prov, max, w->name, w->jobs, &n, err, errlen) != 0)
         return -1;
     if (n == 0)
         return 0;
+    *full = *full || n == max;
     bump(w->parent, &w->parent->stats.claimed, (uint64_t)n);
-    bool done[CLAIM_MAX] = {false};
+    bool *done = calloc((size_t)n, sizeof *done);
+    sync_job *group = calloc((size_t)n, sizeof *group);
+    if (!done || !group) {
+        free(done);
+        free(group);
+        /* The claimed jobs stay running until the rescue takes them back. */
+        snprintf(err, errlen, "out of memory sending %d job(s)", n);
+        return -1;
+    }
     for (int i = 0; i < n; i++) {
         if (done[i])
             continue;
-        /* Tradervue: this job and every later one of the same account. */
-        sync_job group[CLAIM_MAX];
+        /* Tradervue: this job and every later one of the same account,
+         * as one import. Others: one job at a time. */
         int g = 0;
         for (int j = i; j < n; j++) {
-            if (done[j] || w->jobs[j].provider != w->jobs[i].provider)
-                continue;
-            if (j != i && (w->jobs[i].provider != SYNC_TRADERVUE ||
-                           strcmp(w->jobs[j].account, w->jobs[i].account) != 0))
+            if (done[j] || (j != i && (prov != SYNC_TRADERVUE ||
+                                       strcmp(w->jobs[j].account, w->jobs[i].account) != 0)))
                 continue;
             group[g++] = w->jobs[j];
             done[j] = true;
         }
-        sync_attempt att[CLAIM_MAX];
-        memset(att, 0, sizeof att);
-        send_group(w, group, att, g);
+        memset(w->att, 0, (size_t)g * sizeof *w->att);
+        send_group(w, group, w->att, g);
         for (int k = 0; k < g; k++) {
             char e[ERR_LEN];
-            if (w->n_pend > 0 || record(w, &group[k], &att[k], e, sizeof e) != 0)
-                keep_pending(w, &group[k], &att[k]);
+            if (w->n_pend > 0 || record(w, &group[k], &w->att[k], e, sizeof e) != 0)
+                keep_pending(w, &group[k], &w->att[k]);
         }
     }
+    free(done);
+    free(group);
     if (w->n_pend > 0) {
         snprintf(err, errlen, "the database went away while recording %d outcome(s)", w->n_pend);
         return -1;
     }
     return n;
+}
+
+/* One round of work. Tradervue runs one import at a time per user, so one
+ * worker (0) sends Tradervue jobs, up to SYNC_TRADERVUE_BATCH per import,
+ * and the others send webhook and CSV jobs, which therefore never wait
+ * behind an import (with one worker, it does both). Returns the number of
+ * jobs handled or -1; *full says more may be due. */
+static int work(worker *w, bool *full, char *err, size_t errlen)
+{
+    static const enum sync_provider others[] = {SYNC_WEBHOOK, SYNC_CSV};
+    int total = 0, k;
+    *full = false;
+    if (w->idx == 0) {
+        if ((k = claim_and_send(w, SYNC_TRADERVUE, SYNC_TRADERVUE_BATCH, full, err, errlen)) < 0)
+            return -1;
+        total += k;
+    }
+    if (w->idx != 0 || w->parent->n == 1)
+        for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+            if ((k = claim_and_send(w, others[i], CLAIM_MAX, full, err, errlen)) < 0)
+                return -1;
+            total += k;
+        }
+    return total;
 }
 
 static int connect_and_listen(worker *w, char *err, size_t errlen)
@@ -355,15 +389,16 @@ static int housekeeping(worker *w, char *err, size_t errlen)
     return 0;
 }
 
-static int pass(worker *w, char *err, size_t errlen)
+static int pass(worker *w, bool *full, char *err, size_t errlen)
 {
+    *full = false;
     if (connect_and_listen(w, err, errlen) != 0)
         return -1;
     if (w->n_pend > 0 && flush_pending(w, err, errlen) != 0)
         return -1;
     if (w->idx == 0 && housekeeping(w, err, errlen) != 0)
         return -1;
-    return work(w, err, errlen);
+    return work(w, full, err, errlen);
 }
 
 /* Sleeps until a NOTIFY, stop, or timeout_ms. */
@@ -398,7 +433,8 @@ static void *worker_main(void *arg)
     int idle_ms = p->cfg->sync_poll_ms;
     while (!atomic_load(&p->stop)) {
         char err[ERR_LEN] = "";
-        int rc = pass(w, err, sizeof err);
+        bool full = false;
+        int rc = pass(w, &full, err, sizeof err);
         if (rc < 0) {
             if (strcmp(err, w->printed) != 0)
                 say(w, "%s", err);
@@ -408,7 +444,7 @@ static void *worker_main(void *arg)
             w->printed[0] = '\0';
         }
         /* A full batch means more may be due: go again at once. */
-        if (rc == CLAIM_MAX || atomic_load(&p->stop))
+        if ((rc > 0 && full) || atomic_load(&p->stop))
             continue;
         int wait = idle_ms;
         if (w->idx == 0 && w->start_rescue_done) {

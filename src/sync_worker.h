@@ -6,8 +6,10 @@
  * when told, and polls every [sync] poll_ms otherwise; it claims due jobs
  * (sync_queue_claim), loads their credentials (secret_load), sends them
  * (sync_provider.h) and records each attempt (sync_queue_complete/fail).
- * Tradervue jobs of one account go as one import (one import at a time per
- * user). Worker 0 also rescues: at start, jobs left running by this
+ * Worker 0 sends the Tradervue jobs, those of one account as one import of
+ * up to SYNC_TRADERVUE_BATCH jobs, taking turns per Tradervue user with
+ * every other instance (an advisory lock); the other workers send webhook
+ * and CSV jobs, so those never wait behind an import. Worker 0 also rescues: at start, jobs left running by this
  * instance's previous life; every [sync] rescue_interval_s, jobs running
  * longer than the request limits plus [sync] rescue_margin_s; and flags
  * jobs past their deadline (sync_queue_sla_sweep).
