@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "action.h"
+#include "bar.h"
 #include "console_ui.h"
 #include "draw.h"
 #include "table.h"
@@ -342,5 +343,28 @@ Test(ui_render, table_draw_formats_only_visible_rows)
     doupdate();
     cr_expect(screen_has("999990"));
     table_free(t);
+    null_term_end();
+}
+
+Test(ui_render, tab_badges_survive_when_names_do_not_fit)
+{
+    null_term(24, 80);
+    WINDOW *w = newwin(1, 44, 0, 0);
+    cr_assert_not_null(w);
+    bar_tab tabs[] = {{"1 Positions", NULL, ROLE_TAB}, {"2 Alerts", "(1)", ROLE_TAB},
+                      {"3 Recon", "(5)", ROLE_TAB},    {"4 Sync", "(3!)", ROLE_TAB},
+                      {"6 Audit", NULL, ROLE_TAB}};
+    bar_tabs spec = {.product = "tradeops", .env = "DEMO", .tabs = tabs, .ntabs = 5,
+                     .active = 3, .clock = "12:00:00 UTC"};
+    bar_draw_tabs(w, 0, 44, &spec);
+    char buf[64];
+    cr_assert_neq(mvwinnstr(w, 0, 0, buf, 44), ERR);
+    /* Too narrow for every name: the other tabs shrink to their numbers,
+     * and their badges (alerts, divergences) stay. */
+    cr_assert_null(strstr(buf, "Alerts"), "%s", buf);
+    cr_assert_not_null(strstr(buf, "2(1)"), "the Alerts badge is gone: %s", buf);
+    cr_assert_not_null(strstr(buf, "3(5)"), "%s", buf);
+    cr_assert_not_null(strstr(buf, "4 Sync(3!)"), "%s", buf);
+    delwin(w);
     null_term_end();
 }

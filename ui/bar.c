@@ -50,6 +50,8 @@ static int tabs_width(const bar_tabs *s, int level)
             char num[16];
             label_number(s->tabs[i].label, num, sizeof num);
             w += text_width(num) + 2 + TAB_GAP;
+            if (s->tabs[i].badge) /* badges stay: "2(1)" */
+                w += text_width(s->tabs[i].badge);
         } else {
             w += text_width(s->tabs[i].label) + 2 + TAB_GAP;
             if (s->tabs[i].badge)
@@ -90,15 +92,16 @@ void bar_draw_tabs(WINDOW *w, int y, int width, const bar_tabs *s)
         if (level >= TABS_NUMBERS && !act) {
             char num[16];
             label_number(s->tabs[i].label, num, sizeof num);
-            snprintf(lab, sizeof lab, " %s ", num);
+            snprintf(lab, sizeof lab, " %s", num);
         } else {
             snprintf(lab, sizeof lab, " %s", s->tabs[i].label);
         }
         x += draw_text(w, y, x, width - x, lab, a, DRAW_LEFT);
-        if (s->tabs[i].badge && !(level >= TABS_NUMBERS && !act) && x < width)
+        /* A badge (alerts, failures) is kept even when the name is not. */
+        if (s->tabs[i].badge && x < width)
             x += draw_text(w, y, x, width - x, s->tabs[i].badge, theme_attr(s->tabs[i].badge_role),
                            DRAW_LEFT);
-        if (!(level >= TABS_NUMBERS && !act) && x < width)
+        if (x < width)
             x += draw_text(w, y, x, 1, " ", a, DRAW_LEFT);
         x += TAB_GAP;
     }
