@@ -115,7 +115,7 @@ enum {
     C_SETTINGS
 };
 
-static const char *SQL_CLAIM =
+const char *const SYNC_SQL_CLAIM =
     "with c as ("
     " update sync_jobs j set state = 'running', attempt = j.attempt + 1,"
     " attempted_at = now(), attempted_by = $1"
@@ -125,7 +125,8 @@ static const char *SQL_CLAIM =
     "  order by d.scheduled_at, d.id limit $3::int for update skip locked)"
     " returning j.*)"
     " select c.id, c.provider, c.attempt, c.max_attempts,"
-    " (extract(epoch from c.closed_at) * 1000)::bigint, c.sla_breached_at is not null,"
+    " (extract(epoch from c.closed_at) * 1000)::bigint,"
+    " c.sla_breached_at is not null as breached," /* named: the bench's pgbench \gset needs names */
     " c.account_id, c.trade_id, t.position_id, t.symbol, t.side, t.volume,"
     " (extract(epoch from t.open_time) * 1000)::bigint, t.open_price, t.close_price,"
     " t.profit, t.commission, t.swap, coalesce(t.strategy, ''), coalesce(t.magic, 0),"
@@ -190,7 +191,7 @@ int sync_queue_claim(PGconn *c, int provider, int max, const char *worker, sync_
         prov = sync_provider_name((enum sync_provider)provider);
     }
     const char *p[3] = {worker, prov, lim};
-    PGresult *r = PQexecParams(c, SQL_CLAIM, 3, NULL, p, NULL, NULL, 0);
+    PGresult *r = PQexecParams(c, SYNC_SQL_CLAIM, 3, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         return fail_result(r, err, errlen);
     int rows = PQntuples(r);
@@ -311,7 +312,7 @@ static char *result_json(const char *text)
     return s;
 }
 
-static const char *SQL_COMPLETE =
+const char *const SYNC_SQL_COMPLETE =
     "update sync_jobs j set state = 'completed', completed_at = now(), finalized_at = now(),"
     " result = $4::jsonb, last_class = null, last_status = null, last_error = null,"
     " sla_breached_at = case when j.sla_breached_at is null"
@@ -344,7 +345,7 @@ int sync_queue_complete(PGconn *c, const config *cfg, const sync_job *job, const
         cJSON_free(result);
         return -1;
     }
-    PGresult *r = PQexecParams(c, SQL_COMPLETE, 6, NULL, p, NULL, NULL, 0);
+    PGresult *r = PQexecParams(c, SYNC_SQL_COMPLETE, 6, NULL, p, NULL, NULL, 0);
     cJSON_free(result);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         fail_result(r, err, errlen);

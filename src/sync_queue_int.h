@@ -33,6 +33,11 @@
 /* SQLSTATE of a unique violation. */
 #define SQ_UNIQUE_VIOLATION "23505"
 
+/* The workers' claim ($1 worker, $2 provider or null, $3 limit) and
+ * complete ($1 id, $2 worker, $3 ms, $4 result, $5 deadline ms, $6 status)
+ * statements, exposed so `make bench` times the very same SQL in pgbench. */
+extern const char *const SYNC_SQL_CLAIM, *const SYNC_SQL_COMPLETE;
+
 /* true when r failed with SQLSTATE code. */
 int sq_sqlstate_is(const PGresult *r, const char *code);
 

@@ -8,5 +8,6 @@ int bench_screen(void);
 int bench_recon(void);
 int bench_close(void);
 int bench_guard(void);
+int bench_sync(void); /* bench_sync.c: queue throughput and close-to-synced latency */
 
 #endif

@@ -18,6 +18,8 @@ int main(void)
         rc = 1;
     if (bench_close() != 0)
         rc = 1;
+    if (bench_sync() != 0)
+        rc = 1;
     curl_global_cleanup();
     return rc;
 }
