@@ -237,8 +237,10 @@ static bool ask_tagged(sync_scr *s, enum sync_admin_op op, const screen_env *env
     ids_text(p->ids, p->n_ids, ids, sizeof ids);
     if (skipped)
         snprintf(skip, sizeof skip, " of %zu (%zu not in a state for it)", nt, skipped);
-    snprintf(out->label, sizeof out->label, "%s %zu tagged job%s%s: %s? [y/N] ", op_titles[op],
-             p->n_ids, p->n_ids == 1 ? "" : "s", skip, ids);
+    /* A label cut at the prompt's width still names the first ids. */
+    if (snprintf(out->label, sizeof out->label, "%s %zu tagged job%s%s: %s? [y/N] ",
+                 op_titles[op], p->n_ids, p->n_ids == 1 ? "" : "s", skip, ids) < 0)
+        out->label[0] = '\0';
     name_target(s, out);
     return true;
 }

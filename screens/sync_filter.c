@@ -63,7 +63,7 @@ static unsigned apply_text(sync_scr *s, const char *arg, const screen_env *env)
                        sizeof f.text - 1);
             return REACT_CHROME;
         }
-        snprintf(f.text, sizeof f.text, "%s", text);
+        memcpy(f.text, text, strlen(text) + 1); /* fits: checked above */
     }
     return filter_changed(s, &f, env);
 }
@@ -111,7 +111,7 @@ static unsigned set_account(sync_scr *s, const char *arg, const screen_env *env)
                    sizeof f.account - 1);
         return REACT_CHROME;
     }
-    snprintf(f.account, sizeof f.account, "%s", acc);
+    memcpy(f.account, acc, strlen(acc) + 1); /* fits: checked above */
     return filter_changed(s, &f, env);
 }
 
