@@ -3,6 +3,8 @@
  */
 #include "broker_xfer.h"
 
+#include "http_reply.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,6 @@
 #define XFER_AUTH_HEADER "auth-token: "
 #define XFER_ACCEPT_HEADER "Accept: application/json"
 #define XFER_REDACTED "***"
-#define HTTP_STATUS_LINE "HTTP/"
 #define HTTP_OK_MIN 200
 #define HTTP_OK_MAX 299
 #define HTTP_UNAUTHORIZED 401
@@ -39,52 +40,16 @@
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     broker_xfer *x = ud;
-    size_t n = size * nmemb;
-    if (n > BROKER_MAX_BODY - x->len) {
-        x->too_large = true;
-        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
-    }
-    if (x->len + n + 1 > x->cap) {
-        size_t cap = x->cap ? x->cap : XFER_BODY_INITIAL;
-        while (cap < x->len + n + 1)
-            cap *= 2;
-        if (cap > (size_t)BROKER_MAX_BODY + 1)
-            cap = (size_t)BROKER_MAX_BODY + 1;
-        char *nb = realloc(x->body, cap);
-        if (nb == NULL) {
-            x->oom = true;
-            return 0;
-        }
-        x->body = nb;
-        x->cap = cap;
-    }
-    memcpy(x->body + x->len, data, n);
-    x->len += n;
-    x->body[x->len] = '\0';
-    return n;
+    const http_body b = {&x->body, &x->len, &x->cap, (size_t)BROKER_MAX_BODY, XFER_BODY_INITIAL,
+                         &x->too_large, &x->oom};
+    return http_body_append(&b, data, size * nmemb);
 }
 
 static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 {
     broker_xfer *x = ud;
-    size_t n = size * nitems;
-    static const char name[] = "retry-after:";
-    const size_t nl = sizeof name - 1;
-    if (n >= sizeof HTTP_STATUS_LINE - 1 &&
-        strncmp(buf, HTTP_STATUS_LINE, sizeof HTTP_STATUS_LINE - 1) == 0) {
-        x->retry_after[0] = '\0'; /* a new response (after 100 Continue) */
-    } else if (n > nl && strncasecmp(buf, name, nl) == 0) {
-        size_t i = nl, end = n;
-        while (i < end && (buf[i] == ' ' || buf[i] == '\t'))
-            i++;
-        while (end > i && (buf[end - 1] == '\r' || buf[end - 1] == '\n' || buf[end - 1] == ' ' ||
-                           buf[end - 1] == '\t'))
-            end--;
-        size_t vl = end - i < sizeof x->retry_after - 1 ? end - i : sizeof x->retry_after - 1;
-        memcpy(x->retry_after, buf + i, vl);
-        x->retry_after[vl] = '\0';
-    }
-    return n;
+    http_header_line(buf, size * nitems, x->retry_after, sizeof x->retry_after);
+    return size * nitems;
 }
 
 /* ---- transfers ---- */

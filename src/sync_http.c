@@ -22,10 +22,10 @@
 
 #include "clock.h"
 #include "sanitize.h"
+#include "http_reply.h"
 #include "secret.h"
 
 #define BODY_INITIAL 8192
-#define STATUS_LINE "HTTP/"
 #define SLEEP_SLICE_MS 50
 #define MS_PER_S 1000
 #define NS_PER_MS 1000000L
@@ -36,51 +36,16 @@
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     sync_http *h = ud;
-    size_t n = size * nmemb;
-    if (n > SYNC_MAX_REPLY - h->len) {
-        h->too_large = true;
-        return 0; /* CURLE_WRITE_ERROR */
-    }
-    if (h->len + n + 1 > h->cap) {
-        size_t cap = h->cap ? h->cap : BODY_INITIAL;
-        while (cap < h->len + n + 1)
-            cap *= 2;
-        if (cap > (size_t)SYNC_MAX_REPLY + 1)
-            cap = (size_t)SYNC_MAX_REPLY + 1;
-        char *nb = realloc(h->body, cap);
-        if (!nb) {
-            h->oom = true;
-            return 0;
-        }
-        h->body = nb;
-        h->cap = cap;
-    }
-    memcpy(h->body + h->len, data, n);
-    h->len += n;
-    h->body[h->len] = '\0';
-    return n;
+    const http_body b = {&h->body, &h->len, &h->cap, (size_t)SYNC_MAX_REPLY, BODY_INITIAL,
+                         &h->too_large, &h->oom};
+    return http_body_append(&b, data, size * nmemb);
 }
 
 static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 {
     sync_http *h = ud;
-    size_t n = size * nitems;
-    static const char name[] = "retry-after:";
-    const size_t nl = sizeof name - 1;
-    if (n >= sizeof STATUS_LINE - 1 && strncmp(buf, STATUS_LINE, sizeof STATUS_LINE - 1) == 0) {
-        h->retry_after[0] = '\0'; /* a new response (after a 100 Continue) */
-    } else if (n > nl && strncasecmp(buf, name, nl) == 0) {
-        size_t i = nl, end = n;
-        while (i < end && (buf[i] == ' ' || buf[i] == '\t'))
-            i++;
-        while (end > i && (buf[end - 1] == '\r' || buf[end - 1] == '\n' || buf[end - 1] == ' ' ||
-                           buf[end - 1] == '\t'))
-            end--;
-        size_t vl = end - i < sizeof h->retry_after - 1 ? end - i : sizeof h->retry_after - 1;
-        memcpy(h->retry_after, buf + i, vl);
-        h->retry_after[vl] = '\0';
-    }
-    return n;
+    http_header_line(buf, size * nitems, h->retry_after, sizeof h->retry_after);
+    return size * nitems;
 }
 
 static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
