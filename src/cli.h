@@ -36,6 +36,7 @@ int cli_alerts(config *cfg, int argc, char **argv);  /* cli_alerts.c */
 int cli_guard(config *cfg, int argc, char **argv);   /* cli_guard_ops.c */
 int cli_audit(config *cfg, int argc, char **argv);   /* cli_audit.c */
 int cli_sync(config *cfg, int argc, char **argv);    /* cli_sync.c */
+int cli_report(config *cfg, int argc, char **argv);  /* cli_report.c: no database */
 
 /* Prints JSON with every string made terminal-safe: DEL and C1 controls
  * become \u escapes and bytes that are not UTF-8 become \ufffd, so the

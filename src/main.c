@@ -71,6 +71,10 @@ static void usage(FILE *out)
             "                                        (retry: oncall, admin; others: admin)\n"
             "  audit [--since T] [--user U] [--action A] [--outcome O] [--target TEXT]\n"
             "        [--limit N] [--json|--csv]      the audit log, newest first\n"
+            "  report --trades-csv FILE --starting-balance N [--groups account,strategy,symbol]\n"
+            "        [--format text|json|csv|html] [--output FILE]\n"
+            "                                        performance metrics of a trades CSV (no\n"
+            "                                        database needed)\n"
             "  migrate                               apply pending schema migrations\n"
             "  daemon                                run the engine with no console\n"
             "\n"
@@ -363,6 +367,7 @@ int main(int argc, char **argv)
             {"recon", cli_recon},       {"trades", cli_trades},
             {"alerts", cli_alerts},     {"guard", cli_guard},         {"audit", cli_audit},
             {"credentials", cli_credentials}, {"sync", cli_sync},
+            {"report", cli_report},
         };
         rc = -1;
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

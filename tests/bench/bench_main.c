@@ -20,6 +20,7 @@ int main(void)
         rc = 1;
     if (bench_sync() != 0)
         rc = 1;
+    rc |= bench_report() != 0;
     curl_global_cleanup();
     return rc;
 }
