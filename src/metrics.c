@@ -203,6 +203,71 @@ static void eod_drawdown(double start, const int64_t *days, const double *eq, si
     }
 }
 
+/* trades[0..n) in (close, arrival) order, as pointers; NULL when out of
+ * memory (or n is 0). */
+static const metrics_trade **sorted(const metrics_trade *trades, size_t n)
+{
+    const metrics_trade **t = n ? malloc(n * sizeof *t) : NULL;
+    for (size_t i = 0; t && i < n; i++)
+        t[i] = &trades[i];
+    if (t)
+        qsort(t, n, sizeof *t, by_close);
+    return t;
+}
+
+/* The grid over sorted trades t[0..n) whose trade-by-trade equity is
+ * teq[0..n): into days/eq (room for last - first + 1 days each). */
+static size_t grid(const metrics_trade *const *t, const double *teq, size_t n, double start,
+                   int64_t *days, double *eq)
+{
+    size_t nd = 0, j = 0;
+    double eod = start;
+    int64_t first = day_of(t[0]->close_ms), last = day_of(t[n - 1]->close_ms);
+    for (int64_t d = first; d <= last; d++) {
+        bool traded = false;
+        while (j < n && day_of(t[j]->close_ms) == d) {
+            eod = teq[j++];
+            traded = true;
+        }
+        if (!traded && metrics_weekday(d) >= 5)
+            continue;
+        days[nd] = d;
+        eq[nd++] = eod;
+    }
+    return nd;
+}
+
+int metrics_eod_curve(const metrics_trade *trades, size_t n, double starting_balance,
+                      int64_t **days, double **eq, size_t *nd)
+{
+    *days = NULL;
+    *eq = NULL;
+    *nd = 0;
+    if (!n)
+        return 0;
+    const metrics_trade **t = sorted(trades, n);
+    double *teq = malloc(n * sizeof *teq);
+    size_t span = t ? (size_t)(day_of(t[n - 1]->close_ms) - day_of(t[0]->close_ms) + 1) : 1;
+    *days = malloc(span * sizeof **days);
+    *eq = malloc(span * sizeof **eq);
+    if (!t || !teq || !*days || !*eq) {
+        free(t);
+        free(teq);
+        free(*days);
+        free(*eq);
+        *days = NULL;
+        *eq = NULL;
+        return -1;
+    }
+    double e = starting_balance;
+    for (size_t i = 0; i < n; i++)
+        teq[i] = e += t[i]->pnl;
+    *nd = grid(t, teq, n, starting_balance, *days, *eq);
+    free(t);
+    free(teq);
+    return 0;
+}
+
 int metrics_compute(const metrics_trade *trades, size_t n, double starting_balance,
                     metrics_result *out)
 {
@@ -212,17 +277,13 @@ int metrics_compute(const metrics_trade *trades, size_t n, double starting_balan
     out->start_date = out->end_date = METRICS_NO_DATE;
     out->max_drawdown_peak_date = out->max_drawdown_valley_date = METRICS_NO_DATE;
     out->max_drawdown_recovery_date = METRICS_NO_DATE;
-    const metrics_trade **t = n ? malloc(n * sizeof *t) : NULL;
+    const metrics_trade **t = sorted(trades, n);
     double *teq = n ? malloc(n * sizeof *teq) : NULL;
     if (n && (!t || !teq)) {
         free(t);
         free(teq);
         return -1;
     }
-    for (size_t i = 0; i < n; i++)
-        t[i] = &trades[i];
-    if (n)
-        qsort(t, n, sizeof *t, by_close);
     trade_stats(t, n, out);
 
     /* The trade-by-trade curve. */
@@ -247,21 +308,11 @@ int metrics_compute(const metrics_trade *trades, size_t n, double starting_balan
         free(r);
         return -1;
     }
-    size_t nd = 0, j = 0;
-    double eod = starting_balance, prev = starting_balance;
-    for (int64_t d = first; n && d <= last; d++) {
-        bool traded = false;
-        while (j < n && day_of(t[j]->close_ms) == d) {
-            eod = teq[j++];
-            traded = true;
-        }
-        if (!traded && metrics_weekday(d) >= 5)
-            continue;
-        days[nd] = d;
-        eq[nd] = eod;
-        r[nd] = eod / prev - 1;
-        prev = eod;
-        nd++;
+    size_t nd = n ? grid(t, teq, n, starting_balance, days, eq) : 0;
+    double prev = starting_balance;
+    for (size_t i = 0; i < nd; i++) {
+        r[i] = eq[i] / prev - 1;
+        prev = eq[i];
     }
     out->n_days = (int64_t)nd;
     if (nd) {

@@ -60,6 +60,13 @@ typedef struct metrics_result {
 int metrics_compute(const metrics_trade *trades, size_t n, double starting_balance,
                     metrics_result *out);
 
+/* The end-of-day equity curve on metrics.md's day grid (Monday-Friday from
+ * the first trade's date to the last's, plus traded weekend days):
+ * *days and *eq (malloc'd, *n of them; NULL and 0 without trades). 0, or
+ * -1 when out of memory. */
+int metrics_eod_curve(const metrics_trade *trades, size_t n, double starting_balance,
+                      int64_t **days, double **eq, size_t *nd);
+
 /* Monday = 0 ... Sunday = 6 of a UTC day number. */
 int metrics_weekday(int64_t day);
 

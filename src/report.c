@@ -19,7 +19,6 @@
 #define NDIMS 3
 #define FIRST_CAP 1024
 #define FIRST_SLOTS 64
-#define MS_PER_DAY 86400000LL
 
 static const char *const DIM_NAMES[NDIMS] = {"account", "strategy", "symbol"};
 
@@ -340,62 +339,10 @@ int report_visit(const report_trades *t, double starting_balance, unsigned group
     return rc;
 }
 
-/* ---- the EOD curve */
-
-static int by_close(const void *pa, const void *pb)
-{
-    const metrics_trade *a = *(const metrics_trade *const *)pa;
-    const metrics_trade *b = *(const metrics_trade *const *)pb;
-    if (a->close_ms != b->close_ms)
-        return a->close_ms < b->close_ms ? -1 : 1;
-    return a < b ? -1 : a > b; /* arrival order */
-}
-
-static int64_t day_of(int64_t ms)
-{
-    int64_t d = ms / MS_PER_DAY;
-    return ms % MS_PER_DAY < 0 ? d - 1 : d;
-}
+/* ---- the EOD curve: the calculator's own (metrics_eod_curve) */
 
 int report_eod_curve(const report_trades *t, double starting_balance, int64_t **days, double **eq,
                      size_t *n)
 {
-    *days = NULL;
-    *eq = NULL;
-    *n = 0;
-    if (!t->n)
-        return 0;
-    const metrics_trade **s = malloc(t->n * sizeof *s);
-    if (!s)
-        return -1;
-    for (size_t i = 0; i < t->n; i++)
-        s[i] = &t->tr[i];
-    qsort(s, t->n, sizeof *s, by_close);
-    int64_t first = day_of(s[0]->close_ms), last = day_of(s[t->n - 1]->close_ms);
-    size_t span = (size_t)(last - first + 1);
-    *days = malloc(span * sizeof **days);
-    *eq = malloc(span * sizeof **eq);
-    if (!*days || !*eq) {
-        free(s);
-        free(*days);
-        free(*eq);
-        *days = NULL;
-        *eq = NULL;
-        return -1;
-    }
-    double e = starting_balance;
-    size_t j = 0;
-    for (int64_t d = first; d <= last; d++) {
-        bool traded = false;
-        for (; j < t->n && day_of(s[j]->close_ms) == d; j++) {
-            e += s[j]->pnl;
-            traded = true;
-        }
-        if (!traded && metrics_weekday(d) >= 5)
-            continue;
-        (*days)[*n] = d;
-        (*eq)[(*n)++] = e;
-    }
-    free(s);
-    return 0;
+    return metrics_eod_curve(t->tr, t->n, starting_balance, days, eq, n);
 }
