@@ -12,7 +12,7 @@
 
 /* Decodes one code point at s (n bytes available). Returns its length, or 0
  * when the bytes are not valid UTF-8. */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+size_t sanitize_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
     if (n == 0)
         return 0;
@@ -44,7 +44,7 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
-static int is_control(uint32_t cp)
+bool sanitize_is_control(uint32_t cp)
 {
     /* C0, DEL, C1, and the bidi overrides/isolates that can make text
      * display as something other than what it is. */
@@ -66,7 +66,7 @@ size_t sanitize_text(const char *in, char *out, size_t outlen, bool utf8)
     size_t i = 0;
     while (i < n) {
         uint32_t cp;
-        size_t len = utf8_decode(s + i, n - i, &cp);
+        size_t len = sanitize_utf8_decode(s + i, n - i, &cp);
         if (len == 0) {         /* invalid byte: show one '?' and move on */
             if (o + 1 >= outlen)
                 break;
@@ -74,7 +74,7 @@ size_t sanitize_text(const char *in, char *out, size_t outlen, bool utf8)
             i++;
             continue;
         }
-        if (is_control(cp) || (!utf8 && cp >= 0x80)) {
+        if (sanitize_is_control(cp) || (!utf8 && cp >= 0x80)) {
             if (o + 1 >= outlen)
                 break;
             out[o++] = '?';
@@ -97,8 +97,8 @@ bool sanitize_is_clean(const char *s)
     size_t i = 0;
     while (i < n) {
         uint32_t cp;
-        size_t len = utf8_decode(p + i, n - i, &cp);
-        if (len == 0 || is_control(cp))
+        size_t len = sanitize_utf8_decode(p + i, n - i, &cp);
+        if (len == 0 || sanitize_is_control(cp))
             return false;
         i += len;
     }

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Writes at most outlen-1 bytes plus NUL; never splits a UTF-8 sequence.
  * Controls become '?'; returns the number of bytes written (without NUL). */
@@ -21,5 +22,12 @@ size_t sanitize_text(const char *in, char *out, size_t outlen, bool utf8);
 
 /* True when s has no byte sanitize_text would change (in UTF-8 mode). */
 bool sanitize_is_clean(const char *s);
+
+/* The length of the valid UTF-8 sequence at s (n bytes left) with its code
+ * point in *cp, or 0. Strict: no overlongs, surrogates or values past
+ * U+10FFFF (a lenient decoder is how C1 controls slip through). */
+size_t sanitize_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+/* C0, DEL, C1, and the bidi overrides and isolates. */
+bool sanitize_is_control(uint32_t cp);
 
 #endif

@@ -68,52 +68,14 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- checking the text ---- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left) with its code
- * point, or 0. Strict: no overlongs, surrogates or values past U+10FFFF. */
-static size_t utf8_len(const unsigned char *s, size_t n, unsigned *cp)
-{
-    unsigned c = s[0], v, min;
-    size_t len;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if ((c & 0xE0) == 0xC0) {
-        len = 2, v = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3, v = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
-}
-
-/* The controls sanitize.c refuses: C0, DEL, C1, bidi overrides/isolates. */
-static bool is_control(unsigned cp)
-{
-    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
-           (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
-}
-
 /* Checks the whole text before parsing, so the parser may trust it. */
 static int check_text(const char *text, size_t n, char *err, size_t errlen)
 {
     const unsigned char *s = (const unsigned char *)text;
     int line = 1, col = 1;
     for (size_t i = 0; i < n;) {
-        unsigned cp;
-        size_t len = utf8_len(s + i, n - i, &cp);
+        uint32_t cp;
+        size_t len = sanitize_utf8_decode(s + i, n - i, &cp);
         if (len == 0)
             return fail(err, errlen,
                         "line %d:%d: invalid UTF-8 (byte 0x%02X); save the template as UTF-8", line,
@@ -122,7 +84,7 @@ static int check_text(const char *text, size_t n, char *err, size_t errlen)
             i++;
             continue;
         }
-        if (is_control(cp) && cp != '\n' && cp != '\t')
+        if (sanitize_is_control(cp) && cp != '\n' && cp != '\t')
             return fail(err, errlen,
                         "line %d:%d: control character U+%04X; only newlines and tabs may be used",
                         line, col, cp);
