@@ -52,9 +52,7 @@ static const table_column guard_cols[GC_NCOLS] = {
     [GC_WHY] = {"Why", 12, 200, TABLE_LEFT, 1, false, false},
 };
 
-#define MOVE_VERBS                                                                                 \
-    (VERB_BIT(VERB_UP) | VERB_BIT(VERB_DOWN) | VERB_BIT(VERB_PGUP) | VERB_BIT(VERB_PGDN) |         \
-     VERB_BIT(VERB_HOME) | VERB_BIT(VERB_END))
+#define MOVE_VERBS VERB_MOVE_BITS
 #define ACCOUNT_VERBS (VERB_BIT(VERB_ABORT) | VERB_BIT(VERB_CLOSE_ALL) | VERB_BIT(VERB_REARM))
 #define GUARDS_VERBS                                                                               \
     (MOVE_VERBS | VERB_BIT(VERB_SORT) | VERB_BIT(VERB_SORT_REV) | VERB_BIT(VERB_FILTER) |          \

@@ -28,7 +28,6 @@
 #define GUARD_PANEL_DIVISOR 3 /* the guard panel takes at most h / 3 lines */
 #define GUARD_PANEL_MIN 3     /* banner, header, one guard */
 #define FULL_LAYOUT_MIN_H 6   /* below this: one guard line and the table */
-#define DETAIL_LABEL_W 14
 #define JSON_INDENT "  " /* what a tab of cJSON's indentation becomes */
 
 static int64_t next_second(int64_t now_ms)
@@ -228,50 +227,17 @@ int64_t alerts_scr_draw_list(alerts_state *s, WINDOW *w, int y, int x, int h, in
 
 /* ---- detail ------------------------------------------------------------- */
 
-/* Walks the detail's lines: counts them, and draws those from top on that
- * fit in h lines when w is set. */
-typedef struct walker {
-    WINDOW *w;
-    int y, x, h, width;
-    size_t top, line;
-} walker;
+/* The detail's lines (draw_lines: counted, then drawn from the top). */
+typedef draw_lines walker;
 
 static void emit_line(walker *k, const char *label, const char *clean, attr_t a)
 {
-    size_t n = k->line++;
-    if (!k->w || n < k->top || n - k->top >= (size_t)k->h)
-        return;
-    int ry = k->y + (int)(n - k->top);
-    draw_blank(k->w, ry, k->x, k->width, theme_attr(ROLE_NORMAL));
-    int vx = k->x;
-    if (label) {
-        draw_text(k->w, ry, k->x + 1, DETAIL_LABEL_W - 1, label, theme_attr(ROLE_NORMAL) | A_BOLD,
-                  DRAW_LEFT);
-        vx += DETAIL_LABEL_W;
-    }
-    if (vx < k->x + k->width)
-        draw_text(k->w, ry, vx, k->x + k->width - vx, clean, a, DRAW_LEFT);
+    draw_lines_raw(k, label, clean, a);
 }
 
-/* A labelled value, word-wrapped under its label's column. */
 static void emit(walker *k, const char *label, const char *value, int role)
 {
-    char clean[DRAW_MAX_TEXT];
-    draw_clean(value && value[0] ? value : "-", clean, sizeof clean);
-    int room = k->width - (label ? DETAIL_LABEL_W : 0);
-    if (room < 1)
-        room = 1;
-    const char *p = clean;
-    bool first = true;
-    do {
-        size_t next = 0, len = draw_wrap(p, room, &next);
-        char part[DRAW_MAX_TEXT];
-        memcpy(part, p, len);
-        part[len] = '\0';
-        emit_line(k, first ? label : "", part, theme_attr(role));
-        first = false;
-        p += next ? next : strlen(p);
-    } while (*p);
+    draw_lines_field(k, label, value, theme_attr(role));
 }
 
 static void emit_blank(walker *k)

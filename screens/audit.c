@@ -74,8 +74,7 @@ typedef struct audit_state {
 } audit_state;
 
 #define LIST_VERBS                                                                                 \
-    (VERB_BIT(VERB_UP) | VERB_BIT(VERB_DOWN) | VERB_BIT(VERB_PGUP) | VERB_BIT(VERB_PGDN) |         \
-     VERB_BIT(VERB_HOME) | VERB_BIT(VERB_END) | VERB_BIT(VERB_SORT) | VERB_BIT(VERB_SORT_REV) |    \
+    (VERB_MOVE_BITS | VERB_BIT(VERB_SORT) | VERB_BIT(VERB_SORT_REV) |                            \
      VERB_BIT(VERB_FILTER) | VERB_BIT(VERB_DETAIL) | VERB_BIT(VERB_CYCLE_OUTCOME) |                \
      VERB_BIT(VERB_ACCOUNT))
 #define DETAIL_VERBS VERB_BIT(VERB_BACK)

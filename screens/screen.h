@@ -65,6 +65,10 @@ enum screen_verb {
     VERB_COUNT
 };
 #define VERB_BIT(v) (1ul << (v))
+/* Moving the selection: every list answers these. */
+#define VERB_MOVE_BITS                                                                             \
+    (VERB_BIT(VERB_UP) | VERB_BIT(VERB_DOWN) | VERB_BIT(VERB_PGUP) | VERB_BIT(VERB_PGDN) |         \
+     VERB_BIT(VERB_HOME) | VERB_BIT(VERB_END))
 
 /* Verbs whose action first asks the operator for a line of text. The
  * console opens its prompt (label and captured target from the screen's

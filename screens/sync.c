@@ -50,9 +50,7 @@ static const table_column group_cols[SG_NCOLS] = {
     [SG_SAMPLE] = {"Its last error", 12, 200, TABLE_LEFT, 0, false, false},
 };
 
-#define MOVE_VERBS                                                                                 \
-    (VERB_BIT(VERB_UP) | VERB_BIT(VERB_DOWN) | VERB_BIT(VERB_PGUP) | VERB_BIT(VERB_PGDN) |         \
-     VERB_BIT(VERB_HOME) | VERB_BIT(VERB_END))
+#define MOVE_VERBS VERB_MOVE_BITS
 #define ACTION_VERBS                                                                               \
     (VERB_BIT(VERB_RETRY) | VERB_BIT(VERB_CANCEL) | VERB_BIT(VERB_RESET) | VERB_BIT(VERB_DELETE))
 #define LIST_VERBS                                                                                 \

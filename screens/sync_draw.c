@@ -27,7 +27,6 @@
 #define TIME_WIDTH 19          /* "2024-05-01 13:45:10" */
 #define FULL_HEADER_MIN_H 14   /* one line per journal from this height */
 #define SHORT_HEADER_MIN_H 8   /* below: the counts line alone */
-#define DETAIL_LABEL_W 14
 
 static int64_t next_second(int64_t now_ms)
 {
@@ -337,50 +336,17 @@ int64_t sync_scr_draw_errors(sync_scr *s, WINDOW *w, int y, int x, int h, int wi
 
 /* ---- detail ------------------------------------------------------------- */
 
-/* Walks the detail's lines: counts them, and draws those from top on that
- * fit in h lines when w is set. */
-typedef struct walker {
-    WINDOW *w;
-    int y, x, h, width;
-    size_t top, line;
-} walker;
+/* The detail's lines (draw_lines: counted, then drawn from the top). */
+typedef draw_lines walker;
 
 static void emit_line(walker *k, const char *label, const char *clean, attr_t a)
 {
-    size_t n = k->line++;
-    if (!k->w || n < k->top || n - k->top >= (size_t)k->h)
-        return;
-    int ry = k->y + (int)(n - k->top);
-    draw_blank(k->w, ry, k->x, k->width, theme_attr(ROLE_NORMAL));
-    int vx = k->x;
-    if (label) {
-        draw_text(k->w, ry, k->x + 1, DETAIL_LABEL_W - 1, label, theme_attr(ROLE_NORMAL) | A_BOLD,
-                  DRAW_LEFT);
-        vx += DETAIL_LABEL_W;
-    }
-    if (vx < k->x + k->width)
-        draw_text(k->w, ry, vx, k->x + k->width - vx, clean, a, DRAW_LEFT);
+    draw_lines_raw(k, label, clean, a);
 }
 
-/* A labelled value, sanitised, word-wrapped under its label's column. */
 static void emit(walker *k, const char *label, const char *value, int role)
 {
-    char clean[DRAW_MAX_TEXT];
-    draw_clean(value && value[0] ? value : "-", clean, sizeof clean);
-    int room = k->width - (label ? DETAIL_LABEL_W : 0);
-    if (room < 1)
-        room = 1;
-    const char *p = clean;
-    bool first = true;
-    do {
-        size_t next = 0, len = draw_wrap(p, room, &next);
-        char part[DRAW_MAX_TEXT];
-        memcpy(part, p, len);
-        part[len] = '\0';
-        emit_line(k, first ? label : "", part, theme_attr(role));
-        first = false;
-        p += next ? next : strlen(p);
-    } while (*p);
+    draw_lines_field(k, label, value, theme_attr(role));
 }
 
 static void when_text(const sync_scr *s, int64_t at_ms, char *buf, size_t cap)

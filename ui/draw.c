@@ -7,6 +7,7 @@
 #include <wchar.h>
 
 #include "sanitize.h"
+#include "theme.h"
 
 static const glyphs *cur_glyphs;
 static bool cur_utf8;
@@ -168,4 +169,41 @@ int draw_text(WINDOW *w, int y, int x, int width, const char *s, attr_t attr, in
         drawn = width;
     }
     return drawn;
+}
+
+void draw_lines_raw(draw_lines *k, const char *label, const char *clean, attr_t a)
+{
+    size_t n = k->line++;
+    if (!k->w || n < k->top || n - k->top >= (size_t)k->h)
+        return;
+    int ry = k->y + (int)(n - k->top);
+    draw_blank(k->w, ry, k->x, k->width, theme_attr(ROLE_NORMAL));
+    int vx = k->x;
+    if (label) {
+        draw_text(k->w, ry, k->x + 1, DRAW_LABEL_W - 1, label, theme_attr(ROLE_NORMAL) | A_BOLD,
+                  DRAW_LEFT);
+        vx += DRAW_LABEL_W;
+    }
+    if (vx < k->x + k->width)
+        draw_text(k->w, ry, vx, k->x + k->width - vx, clean, a, DRAW_LEFT);
+}
+
+void draw_lines_field(draw_lines *k, const char *label, const char *value, attr_t a)
+{
+    char clean[DRAW_MAX_TEXT];
+    draw_clean(value && value[0] ? value : "-", clean, sizeof clean);
+    int room = k->width - (label ? DRAW_LABEL_W : 0);
+    if (room < 1)
+        room = 1;
+    const char *p = clean;
+    bool first = true;
+    do {
+        size_t next = 0, len = draw_wrap(p, room, &next);
+        char part[DRAW_MAX_TEXT];
+        memcpy(part, p, len);
+        part[len] = '\0';
+        draw_lines_raw(k, first ? label : "", part, a);
+        first = false;
+        p += next ? next : strlen(p);
+    } while (*p);
 }

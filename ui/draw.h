@@ -57,4 +57,21 @@ int draw_text(WINDOW *w, int y, int x, int width, const char *s, attr_t attr, in
 /* Spaces from (y, x) for n columns, clipped to the window. */
 void draw_blank(WINDOW *w, int y, int x, int n, attr_t attr);
 
+/* A detail view's lines: labels in a column of DRAW_LABEL_W, values
+ * word-wrapped beside them. Walk the lines once with w NULL to count them
+ * (line), then with w set to draw those from top on that fit in h rows at
+ * (y, x). */
+#define DRAW_LABEL_W 14
+typedef struct draw_lines {
+    WINDOW *w;
+    int y, x, h, width;
+    size_t top, line;
+} draw_lines;
+
+/* One line: label (NULL: none, the value starts at x) and clean text. */
+void draw_lines_raw(draw_lines *k, const char *label, const char *clean, attr_t a);
+/* A labelled value (sanitised here; "" or NULL shows "-"), wrapped under
+ * the value column. */
+void draw_lines_field(draw_lines *k, const char *label, const char *value, attr_t a);
+
 #endif
