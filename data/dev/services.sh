@@ -209,17 +209,20 @@ demo)
     # Journal sync: every demo account's trades go to Tradervue and to a CSV
     # journal under DIR/journal; demo-1's also to the signed webhook. The
     # simulator plays Tradervue and the webhook receiver.
+    # Once: every change is audited, and a second `make run` changes nothing.
     sim_url=$(sed -n 's/^url = \(http.*\)/\1/p' "$CFG" | head -n 1)
     [ -s "$DIR/sync.key" ] || "$BIN" --config "$CFG" credentials keygen "$DIR/sync.key" >/dev/null
-    printf 'demo:demo-pass\n' | "$BIN" --config "$CFG" credentials set tradervue >/dev/null
-    printf 'demo-webhook-secret\n' | "$BIN" --config "$CFG" credentials set webhook >/dev/null
-    mkdir -p "$DIR/journal"
-    while IFS=, read -r id _; do
-        case "$id" in ''|'#'*|id) continue ;; esac
-        "$BIN" --config "$CFG" account set-sync "$id" tradervue --tag "$id" --multiplier '*=100000' >/dev/null
-        "$BIN" --config "$CFG" account set-sync "$id" csv --path "$DIR/journal/$id.csv" >/dev/null
-    done < "$HERE/data/demo/accounts.csv"
-    "$BIN" --config "$CFG" account set-sync demo-1 webhook --url "$sim_url/hooks/journal" >/dev/null
+    if ! "$BIN" --config "$CFG" credentials list 2>/dev/null | grep -q '^tradervue'; then
+        printf 'demo:demo-pass\n' | "$BIN" --config "$CFG" credentials set tradervue >/dev/null
+        printf 'demo-webhook-secret\n' | "$BIN" --config "$CFG" credentials set webhook >/dev/null
+        mkdir -p "$DIR/journal"
+        while IFS=, read -r id _; do
+            case "$id" in ''|'#'*|id) continue ;; esac
+            "$BIN" --config "$CFG" account set-sync "$id" tradervue --tag "$id" --multiplier '*=100000' >/dev/null
+            "$BIN" --config "$CFG" account set-sync "$id" csv --path "$DIR/journal/$id.csv" >/dev/null
+        done < "$HERE/data/demo/accounts.csv"
+        "$BIN" --config "$CFG" account set-sync demo-1 webhook --url "$sim_url/hooks/journal" >/dev/null
+    fi
     ;;
 down)
     sim_down
