@@ -323,7 +323,9 @@ const char *const SYNC_SQL_COMPLETE =
         ", 'ms', $3::bigint, 'status', nullif($6::int, 0),"
         " 'class', '', 'message', '')") " where j.id = $1 and j.state = 'running' and "
                                         "j.attempted_by = $2"
-                                        " returning j.account_id";
+                                        " returning j.account_id, exists (select 1 from alerts a"
+                                        " where a.kind = 'sync.sla_breach' and coalesce(a.account_id, '') ="
+                                        " j.account_id and a.state <> 'resolved')";
 
 int sync_queue_complete(PGconn *c, const config *cfg, const sync_job *job, const char *worker,
                         const sync_attempt *a, bool *applied, char *err, size_t errlen)
@@ -359,8 +361,10 @@ int sync_queue_complete(PGconn *c, const config *cfg, const sync_job *job, const
     }
     char account[64];
     copy_col(account, sizeof account, r, 0, 0);
+    /* Only an account with an active deadline alert has one to resolve. */
+    bool alerted = PQgetvalue(r, 0, 1)[0] == 't';
     PQclear(r);
-    if (sync_queue_resolve_breaches(c, account, NULL, err, errlen) != 0 ||
+    if ((alerted && sync_queue_resolve_breaches(c, account, NULL, err, errlen) != 0) ||
         pg_exec_ok(c, "commit", err, errlen) != 0) {
         rollback(c);
         return -1;

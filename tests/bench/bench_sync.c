@@ -464,8 +464,6 @@ int bench_sync_queue(void)
         printf("sync queue: %d workers claim+complete %ld jobs: %.0f jobs/s; pgbench same SQL "
                "(-c %d -j %d, claim then begin/complete/commit): %.0f tx/s; ratio %.2f\n",
                QUEUE_THREADS, done1, jps, QUEUE_THREADS, QUEUE_THREADS, tps, jps / tps);
-        printf("            (tradeops' complete also looks, in its transaction, for a "
-               "deadline alert to resolve; the script does not)\n");
     }
     if (ms16 > 0)
         printf("sync queue, batch: %d workers claim %d then %d completes, %ld jobs: %.0f "
