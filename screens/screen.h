@@ -62,6 +62,11 @@ enum screen_verb {
     VERB_CYCLE_JOB_STATE, /* show jobs in the next state (all, failed, each state) */
     VERB_CYCLE_PROVIDER,  /* show the next provider's jobs (all, then each) */
     VERB_CYCLE_CLASS,     /* show the next error class (all, then each) */
+    /* The Metrics screen. */
+    VERB_CYCLE_PERIOD,    /* show the next period (day, week, month, all time) */
+    VERB_CYCLE_SCOPE,     /* show the next scope kind (account, strategy, symbol) */
+    VERB_DIGESTS,         /* toggle the digests view (list, preview) */
+    VERB_SEND,            /* send the selected digest now: text verb, y confirms (admin) */
     VERB_COUNT
 };
 #define VERB_BIT(v) (1ul << (v))
@@ -76,7 +81,8 @@ enum screen_verb {
 #define SCREEN_TEXT_VERBS                                                                          \
     (VERB_BIT(VERB_FILTER) | VERB_BIT(VERB_RESOLVE) | VERB_BIT(VERB_ACCOUNT) |                     \
      VERB_BIT(VERB_ACK) | VERB_BIT(VERB_ABORT) | VERB_BIT(VERB_CLOSE_ALL) | VERB_BIT(VERB_REARM) | \
-     VERB_BIT(VERB_RETRY) | VERB_BIT(VERB_CANCEL) | VERB_BIT(VERB_RESET) | VERB_BIT(VERB_DELETE))
+     VERB_BIT(VERB_RETRY) | VERB_BIT(VERB_CANCEL) | VERB_BIT(VERB_RESET) | VERB_BIT(VERB_DELETE) | \
+     VERB_BIT(VERB_SEND))
 
 #define SCREEN_LABEL_MAX 192 /* bytes of a prompt label, NUL included */
 #define SCREEN_TEXT_MAX 256  /* bytes of prompt text, NUL included */

@@ -39,6 +39,7 @@ enum command_kind {
     CMD_SYNC_CANCEL,        /* cancel (admin) */
     CMD_SYNC_RESET,         /* attempts to zero, errors archived (admin) */
     CMD_SYNC_DELETE,        /* delete a finished job (admin) */
+    CMD_DIGEST_SEND,        /* name: post that digest now through the notifier (admin) */
     CMD_KIND_COUNT
 };
 
@@ -51,6 +52,7 @@ typedef struct command {
     char account[64];       /* for account-wide commands ("" otherwise) */
     char note[COMMAND_NOTE_MAX + 1]; /* untrusted text, checked by command_execute */
     char filter[SYNC_FILTER_TEXT];   /* CMD_SYNC_* bulk: sync_filter_parse text, else "" */
+    char name[64];          /* CMD_DIGEST_SEND: the digest's name, else "" */
     int batch;              /* CMD_SYNC_* bulk: rows per transaction ([sync] batch);
                                0: SYNC_ADMIN_BATCH */
 } command;

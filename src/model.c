@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,15 @@ struct model {
     int64_t sync_job;        /* and the job its detail view shows, 0 none */
     uint64_t sync_request;
     int sync_request_fd;
+    perf_set *perf;         /* latest sets of analytics, system metrics, digests */
+    sys_set *sys;
+    digest_set *digests;
+    perf_request perf_req;  /* the Metrics screen's latest request */
+    uint64_t perf_request;
+    int perf_request_fd;
+    char digest_preview[64]; /* the digest view's latest request */
+    uint64_t digest_request;
+    int digest_request_fd;
     uint64_t generation;
     int wake_fd;
 };
@@ -38,14 +48,19 @@ model *model_new(void)
         return NULL;
     m->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     m->sync_request_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (m->wake_fd < 0 || m->sync_request_fd < 0) {
-        if (m->wake_fd >= 0)
-            close(m->wake_fd);
-        if (m->sync_request_fd >= 0)
-            close(m->sync_request_fd);
+    m->perf_request_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    m->digest_request_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (m->wake_fd < 0 || m->sync_request_fd < 0 || m->perf_request_fd < 0 ||
+        m->digest_request_fd < 0) {
+        int fds[] = {m->wake_fd, m->sync_request_fd, m->perf_request_fd, m->digest_request_fd};
+        for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
         free(m);
         return NULL;
     }
+    m->perf_req.scope = PERF_SCOPE_ACCOUNT;
+    m->perf_req.period = PERF_ALL;
     sync_filter_init(&m->sync_filter);
     pthread_mutex_init(&m->lock, NULL);
     return m;
@@ -59,8 +74,13 @@ void model_free(model *m)
     recon_set_release(m->recon);
     alert_set_release(m->alerts);
     sync_set_release(m->sync);
+    perf_set_release(m->perf);
+    sys_set_release(m->sys);
+    digest_set_release(m->digests);
     close(m->wake_fd);
     close(m->sync_request_fd);
+    close(m->perf_request_fd);
+    close(m->digest_request_fd);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -87,6 +107,18 @@ static void attach_recon(model *m, model_snapshot *snap)
     if (!snap->sync && m->sync) {
         atomic_fetch_add(&m->sync->refs, 1);
         snap->sync = m->sync;
+    }
+    if (!snap->perf && m->perf) {
+        atomic_fetch_add(&m->perf->refs, 1);
+        snap->perf = m->perf;
+    }
+    if (!snap->sys && m->sys) {
+        atomic_fetch_add(&m->sys->refs, 1);
+        snap->sys = m->sys;
+    }
+    if (!snap->digests && m->digests) {
+        atomic_fetch_add(&m->digests->refs, 1);
+        snap->digests = m->digests;
     }
 }
 
@@ -188,6 +220,95 @@ int model_publish_sync(model *m, sync_set *set)
     sync_set_release(old_set);
     return rc;
 }
+
+int model_publish_perf(model *m, perf_set *set)
+{
+    pthread_mutex_lock(&m->lock);
+    perf_set *old_set = m->perf;
+    m->perf = set;
+    int rc = republish_locked(m);
+    perf_set_release(old_set);
+    return rc;
+}
+
+int model_publish_sys(model *m, sys_set *set)
+{
+    pthread_mutex_lock(&m->lock);
+    sys_set *old_set = m->sys;
+    m->sys = set;
+    int rc = republish_locked(m);
+    sys_set_release(old_set);
+    return rc;
+}
+
+int model_publish_digests(model *m, digest_set *set)
+{
+    pthread_mutex_lock(&m->lock);
+    digest_set *old_set = m->digests;
+    m->digests = set;
+    int rc = republish_locked(m);
+    digest_set_release(old_set);
+    return rc;
+}
+
+static void poke(int fd)
+{
+    uint64_t one = 1;
+    while (write(fd, &one, sizeof one) < 0 && errno == EINTR)
+        ;
+}
+
+static void drain(int fd)
+{
+    uint64_t v;
+    while (read(fd, &v, sizeof v) < 0 && errno == EINTR)
+        ;
+}
+
+uint64_t model_perf_request(model *m, const perf_request *r)
+{
+    pthread_mutex_lock(&m->lock);
+    m->perf_req = *r;
+    uint64_t n = ++m->perf_request;
+    pthread_mutex_unlock(&m->lock);
+    poke(m->perf_request_fd);
+    return n;
+}
+
+uint64_t model_perf_wanted(model *m, perf_request *r)
+{
+    pthread_mutex_lock(&m->lock);
+    *r = m->perf_req;
+    uint64_t n = m->perf_request;
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
+int model_perf_request_fd(const model *m) { return m->perf_request_fd; }
+void model_perf_drain_request(model *m) { drain(m->perf_request_fd); }
+
+uint64_t model_digest_request(model *m, const char *preview_name)
+{
+    pthread_mutex_lock(&m->lock);
+    snprintf(m->digest_preview, sizeof m->digest_preview, "%s", preview_name ? preview_name : "");
+    uint64_t n = ++m->digest_request;
+    pthread_mutex_unlock(&m->lock);
+    poke(m->digest_request_fd);
+    return n;
+}
+
+uint64_t model_digest_wanted(model *m, char *preview_name, size_t cap)
+{
+    pthread_mutex_lock(&m->lock);
+    if (cap)
+        snprintf(preview_name, cap, "%s", m->digest_preview);
+    uint64_t n = m->digest_request;
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
+int model_digest_request_fd(const model *m) { return m->digest_request_fd; }
+void model_digest_drain_request(model *m) { drain(m->digest_request_fd); }
 
 uint64_t model_sync_request(model *m, const sync_filter *f)
 {
@@ -296,6 +417,9 @@ void model_snapshot_free(model_snapshot *snap)
     recon_set_release(snap->recon);
     alert_set_release(snap->alerts);
     sync_set_release(snap->sync);
+    perf_set_release(snap->perf);
+    sys_set_release(snap->sys);
+    digest_set_release(snap->digests);
     free(snap);
 }
 
@@ -557,4 +681,109 @@ void sync_detail_free(sync_detail *d)
 int64_t sync_set_failures(const sync_set *set)
 {
     return set ? set->by_state[SYNC_RETRYABLE] + set->by_state[SYNC_DEAD] : 0;
+}
+
+perf_set *perf_set_new(size_t n_rows, size_t n_curve)
+{
+    perf_set *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->rows = n_rows ? calloc(n_rows, sizeof *s->rows) : NULL;
+    s->curve = n_curve ? calloc(n_curve, sizeof *s->curve) : NULL;
+    if ((n_rows && !s->rows) || (n_curve && !s->curve)) {
+        free(s->rows);
+        free(s->curve);
+        free(s);
+        return NULL;
+    }
+    s->n_rows = n_rows;
+    s->n_curve = n_curve;
+    atomic_init(&s->refs, 1);
+    return s;
+}
+
+void perf_set_release(const perf_set *set)
+{
+    perf_set *s = (perf_set *)set;
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+        free(s->rows);
+        free(s->curve);
+        free(s);
+    }
+}
+
+sys_set *sys_set_new(void)
+{
+    sys_set *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < SYSM_COUNT; i++)
+        s->m[i].value = s->m[i].p50 = s->m[i].p95 = s->m[i].p99 = NAN;
+    atomic_init(&s->refs, 1);
+    return s;
+}
+
+void sys_set_release(const sys_set *set)
+{
+    sys_set *s = (sys_set *)set;
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1)
+        free(s);
+}
+
+digest_set *digest_set_new(size_t n_rows)
+{
+    digest_set *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->rows = n_rows ? calloc(n_rows, sizeof *s->rows) : NULL;
+    if (n_rows && !s->rows) {
+        free(s);
+        return NULL;
+    }
+    s->n_rows = n_rows;
+    atomic_init(&s->refs, 1);
+    return s;
+}
+
+void digest_set_release(const digest_set *set)
+{
+    digest_set *s = (digest_set *)set;
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+        free(s->rows);
+        free(s->preview);
+        free(s);
+    }
+}
+
+static const char *const perf_scope_names[PERF_SCOPE_COUNT] = {"account", "strategy", "symbol"};
+static const char *const perf_period_names[PERF_PERIOD_COUNT] = {"day", "week", "month", "all"};
+
+const char *perf_scope_name(enum perf_scope s)
+{
+    return (unsigned)s < PERF_SCOPE_COUNT ? perf_scope_names[s] : "?";
+}
+
+int perf_scope_parse(const char *s, enum perf_scope *out)
+{
+    for (int i = 0; s && i < PERF_SCOPE_COUNT; i++)
+        if (strcmp(s, perf_scope_names[i]) == 0) {
+            *out = (enum perf_scope)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *perf_period_name(enum perf_period p)
+{
+    return (unsigned)p < PERF_PERIOD_COUNT ? perf_period_names[p] : "?";
+}
+
+int perf_period_parse(const char *s, enum perf_period *out)
+{
+    for (int i = 0; s && i < PERF_PERIOD_COUNT; i++)
+        if (strcmp(s, perf_period_names[i]) == 0) {
+            *out = (enum perf_period)i;
+            return 0;
+        }
+    return -1;
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics.h"
 #include "sync.h"
 
 enum link_state { LINK_UNKNOWN = 0, LINK_UP, LINK_DOWN };
@@ -295,6 +296,117 @@ typedef struct sync_set {
     sync_detail *detail;
 } sync_set;
 
+/* ---- performance analytics (analytics.c loads, the Metrics screen shows) ----
+ *
+ * Stored metrics (metrics_store.h) are kept per scope (an account, a
+ * strategy of an account, a symbol of an account) and period bucket (a UTC
+ * day, an ISO week starting Monday, a calendar month, all time). The
+ * Metrics screen asks for one scope kind and period (model_perf_request);
+ * the analytics thread answers with the current bucket of every scope of
+ * that kind the operator may see, plus the equity curve of the selected one.
+ */
+enum perf_scope { PERF_SCOPE_ACCOUNT = 0, PERF_SCOPE_STRATEGY, PERF_SCOPE_SYMBOL, PERF_SCOPE_COUNT };
+enum perf_period { PERF_DAY = 0, PERF_WEEK, PERF_MONTH, PERF_ALL, PERF_PERIOD_COUNT };
+
+typedef struct perf_request {
+    enum perf_scope scope;
+    enum perf_period period;
+    char account[64];       /* the selected row's account, "" for the first row */
+    char key[64];           /* its strategy or symbol, "" for an account scope */
+} perf_request;
+
+typedef struct perf_row {
+    enum perf_scope scope;
+    char account[64];
+    char key[64];           /* strategy or symbol ("" for an account); outside text: sanitise */
+    enum perf_period period;
+    int64_t period_start;   /* UTC day number of the bucket's first day; METRICS_NO_DATE for all */
+    metrics_result m;       /* NaN and Infinity kept as such */
+    int64_t updated_ms;     /* when it was last brought up to date */
+} perf_row;
+
+/* One point of an equity curve: after the trade that closed at ms (the
+ * first point is the period's starting equity at the period's start). */
+typedef struct perf_point {
+    int64_t ms;
+    double equity;
+} perf_point;
+
+#define PERF_CURVE_MAX 4096 /* points kept; longer curves keep each bucket's first, min and max */
+
+typedef struct perf_set {
+    atomic_int refs;
+    perf_request request;   /* what it answers */
+    uint64_t request_no;    /* the model_perf_request number it answers */
+    perf_row *rows;         /* the current bucket of request.period, every scope of request.scope
+                               the operator may see, sorted by account then key */
+    size_t n_rows;
+    bool has_selected;      /* the curve's scope exists */
+    perf_row selected;      /* the scope the curve is of */
+    perf_point *curve;      /* time order; NULL when none */
+    size_t n_curve;
+    int64_t loaded_ms;      /* 0 before */
+    char error[200];        /* the loader's last problem, "" if none */
+} perf_set;
+
+/* ---- system metrics (sysmetrics.c samples, the Metrics screen and the
+ * Prometheus endpoint show) ---- */
+enum sysmetric {
+    SYSM_POLL_MS = 0,       /* broker poll latency (ms; p50/p95/p99) */
+    SYSM_PG_MS,             /* PostgreSQL statement latency (ms; p50/p95/p99) */
+    SYSM_REDIS_MS,          /* Redis command latency (ms; p50/p95/p99) */
+    SYSM_REDIS_HIT_RATE,    /* cache hits / lookups since the last sample (0..1) */
+    SYSM_SYNC_QUEUE,        /* journal sync jobs waiting or running */
+    SYSM_NOTIFY_QUEUE,      /* notifications waiting */
+    SYSM_SYNC_SUCCESS,      /* completed / (completed + dead), finalised in 24 h (0..1) */
+    SYSM_SYNC_LATENCY_MS,   /* close-to-synced of jobs completed in 24 h (ms; p50/p95/p99) */
+    SYSM_ERRORS_PER_MIN,    /* errors counted in the last minute */
+    SYSM_COUNT
+};
+
+#define SYSM_HISTORY 120    /* samples kept for a sparkline */
+
+typedef struct sys_metric {
+    double value;           /* the latest: p95 for a latency, else the value; NAN when unknown */
+    double p50, p95, p99;   /* latencies; NAN otherwise or when no samples */
+    double history[SYSM_HISTORY]; /* oldest first, n_history of them; NAN where unknown */
+    size_t n_history;
+} sys_metric;
+
+typedef struct sys_set {
+    atomic_int refs;
+    sys_metric m[SYSM_COUNT];
+    int64_t sampled_ms;     /* the latest sample, 0 before */
+    int interval_ms;        /* between samples */
+    char error[200];        /* the sampler's last problem, "" if none */
+} sys_set;
+
+/* ---- digests (digest.c loads, the Metrics screen's digest view shows) ---- */
+typedef struct digest_row {
+    char name[64];
+    char kind[16];          /* "daily", "weekly", "message" */
+    char schedule[96];      /* for a person: "daily 18:00 Europe/Prague", "weekly Fri 17:00 UTC" */
+    char scope[160];        /* the accounts it covers, "all" for every account */
+    char destinations[32];  /* "telegram", "slack", "telegram,slack" */
+    bool enabled;
+    int64_t next_ms;        /* next scheduled run, 0 when none */
+    int64_t last_ms;        /* last run, 0 when never */
+    char last_status[16];   /* "queued", "failed", "" when never */
+    char last_error[160];
+} digest_row;
+
+typedef struct digest_set {
+    atomic_int refs;
+    digest_row *rows;       /* sorted by name */
+    size_t n_rows;
+    uint64_t request_no;    /* the model_digest_request number it answers */
+    char preview_name[64];  /* the digest the preview is of, "" for none */
+    char *preview;          /* its rendered text as it would be posted, NULL when none */
+    char preview_error[200]; /* why there is no preview (not admin, unknown field...), "" if none */
+    int64_t loaded_ms;      /* 0 before */
+    char error[200];        /* the loader's last problem, "" if none */
+} digest_set;
+
 typedef struct model_snapshot {
     atomic_int refs;
     uint64_t generation;
@@ -309,6 +421,9 @@ typedef struct model_snapshot {
     const recon_set *recon;      /* NULL before the reconciler's first pass */
     const alert_set *alerts;     /* NULL before the watcher's first load */
     const sync_set *sync;        /* NULL before the sync view's first load */
+    const perf_set *perf;        /* NULL before the analytics thread's first load */
+    const sys_set *sys;          /* NULL before the first system-metrics sample */
+    const digest_set *digests;   /* NULL before the digest loader's first load */
 } model_snapshot;
 
 typedef struct model model;
@@ -343,6 +458,25 @@ uint64_t model_sync_wanted_job(model *m, sync_filter *f, int64_t *job_id);
 int model_sync_request_fd(const model *m);
 void model_sync_drain_request(model *m);
 
+/* The same three for analytics, system metrics and digests. */
+int model_publish_perf(model *m, perf_set *set);
+int model_publish_sys(model *m, sys_set *set);
+int model_publish_digests(model *m, digest_set *set);
+
+/* The Metrics screen asks for a scope kind, period and selected scope; the
+ * analytics thread reads the latest (model_perf_wanted) and answers with a
+ * perf_set carrying its number. Before any request: accounts, all time. */
+uint64_t model_perf_request(model *m, const perf_request *r);
+uint64_t model_perf_wanted(model *m, perf_request *r);
+int model_perf_request_fd(const model *m);
+void model_perf_drain_request(model *m);
+
+/* The digest view asks for the preview of one digest ("" for none). */
+uint64_t model_digest_request(model *m, const char *preview_name);
+uint64_t model_digest_wanted(model *m, char *preview_name, size_t cap);
+int model_digest_request_fd(const model *m);
+void model_digest_drain_request(model *m);
+
 /* Current snapshot with a reference held, or NULL before the first publish. */
 model_snapshot *model_acquire(model *m);
 void model_release(model_snapshot *snap);
@@ -367,6 +501,18 @@ void sync_set_release(const sync_set *set);
 /* A detail with n_attempts zeroed attempts (set->detail owns it; release frees it). */
 sync_detail *sync_detail_new(size_t n_attempts);
 void sync_detail_free(sync_detail *d);
+perf_set *perf_set_new(size_t n_rows, size_t n_curve);    /* zeroed rows and points */
+void perf_set_release(const perf_set *set);
+sys_set *sys_set_new(void);                               /* every value NAN, no history */
+void sys_set_release(const sys_set *set);
+digest_set *digest_set_new(size_t n_rows);                 /* zeroed rows, no preview */
+void digest_set_release(const digest_set *set);            /* frees preview too */
+
+const char *perf_scope_name(enum perf_scope s);   /* "account", "strategy", "symbol" */
+int perf_scope_parse(const char *s, enum perf_scope *out);
+const char *perf_period_name(enum perf_period p); /* "day", "week", "month", "all" */
+int perf_period_parse(const char *s, enum perf_period *out);
+
 /* Failures for the tab badge: retryable + dead jobs. */
 int64_t sync_set_failures(const sync_set *set);
 
