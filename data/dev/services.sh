@@ -206,6 +206,13 @@ demo)
         case "$id" in ''|'#'*|id) continue ;; esac
         "$BIN" --config "$CFG" account add "$id" --name "$name" --dd-limit "$limit" --exists-ok
     done < "$HERE/data/demo/accounts.csv"
+    # Four months of closed trades for the analytics, loaded once and before
+    # any journal target exists, so they are not sent to the demo journals.
+    if [ ! -e "$DIR/history.loaded" ]; then
+        psql -X -q -v ON_ERROR_STOP=1 "$(cat "$DIR/pg.base") dbname=tradeops" \
+            -f "$HERE/data/demo/history.sql" >/dev/null
+        touch "$DIR/history.loaded"
+    fi
     # Journal sync: every demo account's trades go to Tradervue and to a CSV
     # journal under DIR/journal; demo-1's also to the signed webhook. The
     # simulator plays Tradervue and the webhook receiver.
