@@ -72,11 +72,29 @@ typedef struct report_opts {
     report_format format;
     const char *source; /* shown in params / titles (the CSV's name), may be NULL */
     bool utf8;          /* text format: keep UTF-8 (else non-ASCII becomes '?') */
+    /* Stored metrics (report_write_results): JSON params name the account,
+     * period ("day"...) and the bucket's first day (METRICS_NO_DATE: null). */
+    const char *account; /* NULL for the offline report */
+    const char *period;
+    int64_t period_start;
 } report_opts;
 
 /* Computes and writes the whole report to out. 0, or -1 with err (out of
  * memory; out may then hold a part, which the caller discards). */
 int report_write(const report_trades *t, const report_opts *o, FILE *out, char *err, size_t errlen);
+
+/* One scope's result computed elsewhere (the stored metrics): scope NULL
+ * for the overall one, else "account", "strategy" or "symbol". */
+typedef struct report_result {
+    const char *scope;
+    const char *name;
+    metrics_result m;
+} report_result;
+
+/* Writes r[0..n) (the overall one, then each group's members together, in
+ * the order to print) as report_write would (JSON, CSV, text; not HTML). */
+int report_write_results(const report_result *r, size_t n, const report_opts *o, FILE *out,
+                         char *err, size_t errlen);
 
 /* ---- Shared with report_html.c and other readers of a metrics_result. */
 

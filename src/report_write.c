@@ -21,6 +21,50 @@
 static const char *const GROUP_NAMES[] = {"account", "strategy", "symbol"};
 #define N_GROUPS (sizeof GROUP_NAMES / sizeof GROUP_NAMES[0])
 
+/* What the writers read: a report_trades computed here, or results
+ * computed elsewhere (report_write_results: the stored metrics). */
+typedef struct source {
+    const report_trades *t;
+    const report_result *r;
+    size_t n;
+} source;
+
+static int src_visit(const source *s, const report_opts *o, const report_visitor *v)
+{
+    if (s->t)
+        return report_visit(s->t, o->starting_balance, o->groups, v);
+    const char *open = NULL;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < s->n; i++) {
+        const report_result *r = &s->r[i];
+        if (r->scope && (!open || strcmp(open, r->scope) != 0)) {
+            if (open && v->end)
+                rc = v->end(v->ctx, open);
+            if (rc == 0 && v->begin)
+                rc = v->begin(v->ctx, r->scope);
+            open = r->scope;
+        }
+        if (rc == 0)
+            rc = v->item(v->ctx, r->scope ? r->scope : "overall", r->scope ? r->name : NULL,
+                         &r->m);
+    }
+    if (rc == 0 && open && v->end)
+        rc = v->end(v->ctx, open);
+    return rc;
+}
+
+static int src_overall(const source *s, const report_opts *o, metrics_result *out)
+{
+    if (s->t)
+        return report_overall(s->t, o->starting_balance, out);
+    for (size_t i = 0; i < s->n; i++)
+        if (!s->r[i].scope) {
+            *out = s->r[i].m;
+            return 0;
+        }
+    return metrics_compute(NULL, 0, o->starting_balance, out);
+}
+
 /* ---- JSON, CSV, text */
 
 /* A JSON string: controls, DEL and C1 as \u escapes, bytes that are not
@@ -132,8 +176,20 @@ static int json_end(void *c, const char *scope)
 
 static void write_params(FILE *out, const report_opts *o)
 {
-    fputs("{\"params\":{\"trades_csv\":", out);
-    if (o->source)
+    fputs("{\"params\":{", out);
+    if (o->account) {
+        char d[32];
+        fputs("\"account\":", out);
+        json_str(out, o->account);
+        fprintf(out, ",\"period\":\"%s\",\"period_start\":", o->period ? o->period : "all");
+        report_format_date(o->period_start, d, sizeof d);
+        if (d[0])
+            fprintf(out, "\"%s\",", d);
+        else
+            fputs("null,", out);
+    }
+    fputs("\"trades_csv\":", out);
+    if (o->source && !o->account)
         json_str(out, o->source);
     else
         fputs("null", out);
@@ -239,10 +295,10 @@ static int text_begin(void *c, const char *scope)
     return 0;
 }
 
-static int write_text(const report_trades *t, const report_opts *o, FILE *out)
+static int write_text(const source *t, const report_opts *o, FILE *out)
 {
     metrics_result all;
-    if (report_overall(t, o->starting_balance, &all) != 0)
+    if (src_overall(t, o, &all) != 0)
         return -1;
     char src[256], sd[32], ed[32], sb[64];
     sanitize_text(o->source ? o->source : "-", src, sizeof src, o->utf8);
@@ -261,7 +317,7 @@ static int write_text(const report_trades *t, const report_opts *o, FILE *out)
     fputc('\n', out);
     wctx w = {out, o, true};
     report_visitor v = {text_begin, text_item, NULL, &w};
-    int rc = report_visit(t, o->starting_balance, o->groups, &v);
+    int rc = src_visit(t, o, &v);
     if (rc == 0 && all.n_days) {
         char dd[32], amt[64], pk[32], va[32], re[32];
         report_format_value(&all, report_key_find("max_drawdown"), dd, sizeof dd);
@@ -278,7 +334,7 @@ static int write_text(const report_trades *t, const report_opts *o, FILE *out)
     return rc;
 }
 
-int report_write(const report_trades *t, const report_opts *o, FILE *out, char *err, size_t errlen)
+static int write_any(const source *t, const report_opts *o, FILE *out, char *err, size_t errlen)
 {
     locale_t c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
     if (!c) {
@@ -292,7 +348,7 @@ int report_write(const report_trades *t, const report_opts *o, FILE *out, char *
     case REPORT_JSON: {
         write_params(out, o);
         report_visitor v = {json_begin, json_item, json_end, &w};
-        rc = report_visit(t, o->starting_balance, o->groups, &v);
+        rc = src_visit(t, o, &v);
         fputs("}\n", out);
         break;
     }
@@ -302,15 +358,35 @@ int report_write(const report_trades *t, const report_opts *o, FILE *out, char *
             fprintf(out, ",%s", report_keys[i].name);
         fputc('\n', out);
         report_visitor v = {NULL, csv_item, NULL, &w};
-        rc = report_visit(t, o->starting_balance, o->groups, &v);
+        rc = src_visit(t, o, &v);
         break;
     }
     case REPORT_TEXT: rc = write_text(t, o, out); break;
-    case REPORT_HTML: rc = report_write_html(t, o, out, err, errlen); break;
+    case REPORT_HTML:
+        if (t->t) {
+            rc = report_write_html(t->t, o, out, err, errlen);
+        } else {
+            snprintf(err, errlen, "no HTML page of stored results");
+            rc = -1;
+        }
+        break;
     }
     uselocale(old);
     freelocale(c);
     if (rc != 0 && o->format != REPORT_HTML)
         snprintf(err, errlen, "out of memory while computing the report");
     return rc;
+}
+
+int report_write(const report_trades *t, const report_opts *o, FILE *out, char *err, size_t errlen)
+{
+    source s = {t, NULL, 0};
+    return write_any(&s, o, out, err, errlen);
+}
+
+int report_write_results(const report_result *r, size_t n, const report_opts *o, FILE *out,
+                         char *err, size_t errlen)
+{
+    source s = {NULL, r, n};
+    return write_any(&s, o, out, err, errlen);
 }

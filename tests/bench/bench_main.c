@@ -24,6 +24,8 @@ int main(void)
         rc = 1;
     if (bench_sync() != 0)
         rc = 1;
+    if (bench_metrics_store() != 0)
+        rc = 1;
     curl_global_cleanup();
     return rc;
 }
