@@ -31,6 +31,7 @@ struct analytics {
     model *m;
     PGconn *pg;
     int listen_pid; /* backend that LISTENs; 0 none */
+    int owner_pid;  /* backend holding the analytics lock; 0 none */
     perf_set *last; /* what was published last (one reference held) */
     int64_t ids[ANALYTICS_MAX_IDS];
     size_t n_ids;
@@ -154,6 +155,19 @@ static int ensure(analytics *a, char *err, size_t errlen)
             return -1;
         a->listen_pid = pid;
     }
+    /* One instance writes the stored metrics (the holder of the analytics
+     * advisory lock, on this session); every other one only reads them.
+     * When the holder's session ends the lock goes, and the next instance
+     * to try takes over and catches up. */
+    if (pid != a->owner_pid) {
+        PGresult *r = ms_query(a->pg, "select pg_try_advisory_lock(" ANALYTICS_LOCK_KEY ")", 0,
+                               NULL, 0, "analytics lock", err, errlen);
+        if (!r)
+            return -1;
+        if (strcmp(PQgetvalue(r, 0, 0), "t") == 0)
+            a->owner_pid = pid;
+        PQclear(r);
+    }
     return 0;
 }
 
@@ -209,6 +223,10 @@ static int work(analytics *a, char *err, size_t errlen)
 {
     if (ensure(a, err, errlen) != 0)
         return -1;
+    if (a->owner_pid != PQbackendPID(a->pg)) {
+        a->n_ids = 0; /* the owner applies them; the set shows its work */
+        return load_set(a, err, errlen);
+    }
     for (size_t i = 0; i < a->n_ids; i++)
         if (metrics_store_update_trade(a->pg, a->ids[i], err, errlen) != 0)
             return -1;

@@ -15,6 +15,10 @@
  * PostgreSQL goes away the last data stays, with the error in the set,
  * and it reconnects (and LISTENs again).
  *
+ * Only one instance writes: the holder of a session advisory lock
+ * (ANALYTICS_LOCK_KEY), tried on every pass, so when the holder goes
+ * another takes over and catches up. The others read and publish.
+ *
  * Threads: one thread of its own with its own PGconn. new, start, stop,
  * free and load_once belong to the controlling thread (load_once only
  * while the thread is not running).
@@ -30,6 +34,8 @@
 
 #define ANALYTICS_REFRESH_MS 60000  /* republish at least this often */
 #define ANALYTICS_REBUILD_GAP 2000  /* more trades behind than this: rebuild */
+/* The session advisory lock of the one instance that writes stored metrics. */
+#define ANALYTICS_LOCK_KEY "x'54524f44414e4c59'::bigint" /* "TRODANLY" */
 
 typedef struct analytics analytics;
 

@@ -27,6 +27,7 @@
 #include "latency.h"
 #include "pg.h"
 #include "reconciler.h"
+#include "analytics.h"
 #include "store.h"
 #include "sync_view.h"
 #include "sync_worker.h"
@@ -59,6 +60,7 @@ struct engine {
     notifier *notify;    /* queued notifications out to Telegram and Slack */
     sync_workers *sync;  /* journal sync jobs out to the journals */
     sync_view *syncview; /* the Sync screen's data into the model */
+    analytics *analytics; /* stored metrics up to date, the Metrics screen's data */
 
     pthread_t thread;
     bool started;
@@ -223,7 +225,8 @@ engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *
     e->notify = e->watch ? notifier_new(cfg, err, errlen) : NULL;
     e->sync = e->notify ? sync_workers_new(cfg, err, errlen) : NULL;
     e->syncview = e->sync ? sync_view_new(cfg, scope, m, err, errlen) : NULL;
-    if (!e->syncview) {
+    e->analytics = e->syncview ? analytics_new(cfg, scope, m, err, errlen) : NULL;
+    if (!e->analytics) {
         engine_free(e);
         return NULL;
     }
@@ -404,7 +407,8 @@ int engine_start(engine *e, char *err, size_t errlen)
         detector_start(e->trades, err, errlen) != 0 || guard_start(e->guard, err, errlen) != 0 ||
         watcher_start(e->watch, err, errlen) != 0 || notifier_start(e->notify, err, errlen) != 0 ||
         sync_workers_start(e->sync, err, errlen) != 0 ||
-        sync_view_start(e->syncview, err, errlen) != 0 || (e->cmdq && command_queue_start(e->cmdq, err, errlen) != 0)) {
+        sync_view_start(e->syncview, err, errlen) != 0 ||
+        analytics_start(e->analytics, err, errlen) != 0 || (e->cmdq && command_queue_start(e->cmdq, err, errlen) != 0)) {
         engine_stop(e);
         return -1;
     }
@@ -432,6 +436,7 @@ void engine_stop(engine *e)
     notifier_stop(e->notify);
     sync_workers_stop(e->sync);
     sync_view_stop(e->syncview);
+    analytics_stop(e->analytics);
     if (!e->started)
         return;
     pthread_mutex_lock(&e->lock);
@@ -455,6 +460,7 @@ void engine_free(engine *e)
     notifier_free(e->notify);
     sync_workers_free(e->sync);
     sync_view_free(e->syncview);
+    analytics_free(e->analytics);
     broker_poller_free(e->broker);
     cache_close(e->redis);
     if (e->pg)
