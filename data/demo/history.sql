@@ -7,7 +7,7 @@
 -- Loaded by data/dev/services.sh demo before any journal target exists,
 -- so these trades are not sent to the demo journals. Never loaded into a
 -- real database: it is demo data, like data/demo/accounts.csv.
-select setseed(0.42);
+select setseed(0.42) \gset
 
 with acc(account_id, strategies, symbols, drift, scale, per_day) as (
     values
@@ -54,3 +54,9 @@ select account_id,
        0, strategy, null, '[]'::jsonb
 from trades
 on conflict (account_id, position_id) do nothing;
+
+-- The capital the demo accounts' metrics start from (metrics.md's starting
+-- balance; see migration 006 for what is used when none is set).
+update accounts set starting_balance = 25000
+where id in ('demo-1', 'demo-2', 'demo-3', 'demo-4', 'demo-5', 'demo-6')
+  and starting_balance is null;
