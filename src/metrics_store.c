@@ -168,14 +168,16 @@ int metrics_store_starting_balance(PGconn *c, const char *account, double *out, 
 
 /* The bucket's trades (binary: close ms, P&L, id) and the scope's P&L
  * before it. */
-int ms_load_bucket(PGconn *c, const ms_bucket *b, metrics_trade **out, size_t *n,
-                       int64_t *max_id, double *prior, char *err, size_t errlen)
+int ms_load_bucket(PGconn *c, const ms_bucket *b, metrics_trade **out, int64_t **ids_out,
+                   size_t *n, int64_t *max_id, double *prior, char *err, size_t errlen)
 {
     char sql[640], s[32], e[32];
     ms_sql_date(b->start, "-infinity", s, sizeof s);
     ms_sql_date(b->end, "infinity", e, sizeof e);
     const char *p[4] = {b->account, b->key, s, e};
     *out = NULL;
+    if (ids_out)
+        *ids_out = NULL;
     *n = 0;
     *max_id = 0;
     *prior = 0;
@@ -204,7 +206,10 @@ int ms_load_bucket(PGconn *c, const ms_bucket *b, metrics_trade **out, size_t *n
         return -1;
     int nt = PQntuples(r);
     metrics_trade *t = nt ? malloc((size_t)nt * sizeof *t) : NULL;
-    if (nt && !t) {
+    int64_t *ids = nt && ids_out ? malloc((size_t)nt * sizeof *ids) : NULL;
+    if (nt && (!t || (ids_out && !ids))) {
+        free(t);
+        free(ids);
         PQclear(r);
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -213,6 +218,7 @@ int ms_load_bucket(PGconn *c, const ms_bucket *b, metrics_trade **out, size_t *n
         uint64_t ms, pnl, id;
         if (PQgetlength(r, i, 0) != 8 || PQgetlength(r, i, 1) != 8 || PQgetlength(r, i, 2) != 8) {
             free(t);
+            free(ids);
             PQclear(r);
             snprintf(err, errlen, "bucket trades: unexpected binary row");
             return -1;
@@ -225,11 +231,15 @@ int ms_load_bucket(PGconn *c, const ms_bucket *b, metrics_trade **out, size_t *n
         id = be64toh(id);
         t[i].close_ms = (int64_t)ms;
         memcpy(&t[i].pnl, &pnl, sizeof pnl);
+        if (ids)
+            ids[i] = (int64_t)id;
         if ((int64_t)id > *max_id)
             *max_id = (int64_t)id;
     }
     PQclear(r);
     *out = t;
+    if (ids_out)
+        *ids_out = ids;
     *n = (size_t)nt;
     return 0;
 }
@@ -264,21 +274,15 @@ static void upsert_sql(char *buf, size_t cap)
 
 #define NPARAM_MAX 64
 
-static int store_bucket(PGconn *c, const ms_bucket *b, double balance, bool known, char *err,
-                        size_t errlen)
+/* Stores bucket b of trades t[0..n) (its highest id max_id) opening at
+ * opening; no trades: deletes the bucket's row. */
+static int store_trades(PGconn *c, const ms_bucket *b, const metrics_trade *t, size_t n,
+                        int64_t max_id, double opening, bool known, char *err, size_t errlen)
 {
-    metrics_trade *t;
-    size_t n;
-    int64_t max_id;
-    double prior;
-    if (ms_load_bucket(c, b, &t, &n, &max_id, &prior, err, errlen) != 0)
-        return -1;
     const char *p[NPARAM_MAX] = {0};
     char start[32], se[40], through[32], vals[NPARAM_MAX][40];
-    double opening = balance + prior;
     if (n == 0) {
         /* Nothing (any more) in this bucket: no row. */
-        free(t);
         char s[32];
         ms_sql_date(b->start == METRICS_NO_DATE ? 0 : b->start, "", s, sizeof s);
         const char *dp[5] = {perf_scope_name(b->scope), b->account, b->key,
@@ -290,7 +294,6 @@ static int store_bucket(PGconn *c, const ms_bucket *b, double balance, bool know
     }
     metrics_result m;
     int rc = metrics_compute(t, n, opening, &m);
-    free(t);
     if (rc != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -325,6 +328,20 @@ static int store_bucket(PGconn *c, const ms_bucket *b, double balance, bool know
     char sql[8192];
     upsert_sql(sql, sizeof sql);
     return pg_exec_params_ok(c, sql, (int)(8 + report_nkeys), p, err, errlen);
+}
+
+static int store_bucket(PGconn *c, const ms_bucket *b, double balance, bool known, char *err,
+                        size_t errlen)
+{
+    metrics_trade *t;
+    size_t n;
+    int64_t max_id;
+    double prior;
+    if (ms_load_bucket(c, b, &t, NULL, &n, &max_id, &prior, err, errlen) != 0)
+        return -1;
+    int rc = store_trades(c, b, t, n, max_id, balance + prior, known, err, errlen);
+    free(t);
+    return rc;
 }
 
 /* ---- C locale, transactions ------------------------------------------------ */
@@ -379,14 +396,45 @@ static int update_locked(PGconn *c, const char *account, const char *strategy,
         return -1;
     int64_t day = ms_day_of_ms(close_ms);
     const char *keys[PERF_SCOPE_COUNT] = {"", strategy, symbol};
-    for (int s = 0; s < PERF_SCOPE_COUNT; s++)
-        for (int p = 0; p < PERF_PERIOD_COUNT; p++) {
-            ms_bucket b = {(enum perf_scope)s, account, keys[s], (enum perf_period)p, 0, 0};
-            b.start = metrics_store_bucket_start(b.period, day);
-            b.end = ms_bucket_end(b.period, b.start);
-            if (store_bucket(c, &b, balance, known, err, errlen) != 0)
-                return -1;
+    /* One read per scope: its whole history, in (close_time, id) order.
+     * The trade's day, week and month are slices of it, and the P&L before
+     * a slice is the sum of what precedes it. */
+    for (int s = 0; s < PERF_SCOPE_COUNT; s++) {
+        ms_bucket all = {(enum perf_scope)s, account, keys[s], PERF_ALL, METRICS_NO_DATE,
+                         METRICS_NO_DATE};
+        metrics_trade *t;
+        int64_t *ids, max_id;
+        size_t n;
+        double prior;
+        if (ms_load_bucket(c, &all, &t, &ids, &n, &max_id, &prior, err, errlen) != 0)
+            return -1;
+        int rc = 0;
+        for (int p = 0; p < PERF_PERIOD_COUNT && rc == 0; p++) {
+            ms_bucket b = all;
+            b.period = (enum perf_period)p;
+            size_t lo = 0, hi = n;
+            if (b.period != PERF_ALL) {
+                b.start = metrics_store_bucket_start(b.period, day);
+                b.end = ms_bucket_end(b.period, b.start);
+                while (lo < n && t[lo].close_ms < b.start * MS_DAY_MS)
+                    lo++;
+                hi = lo;
+                while (hi < n && t[hi].close_ms < b.end * MS_DAY_MS)
+                    hi++;
+            }
+            double before = 0;
+            int64_t top = 0;
+            for (size_t i = 0; i < lo; i++)
+                before += t[i].pnl;
+            for (size_t i = lo; i < hi; i++)
+                top = ids[i] > top ? ids[i] : top;
+            rc = store_trades(c, &b, t + lo, hi - lo, top, balance + before, known, err, errlen);
         }
+        free(t);
+        free(ids);
+        if (rc != 0)
+            return -1;
+    }
     return 0;
 }
 

@@ -24,10 +24,11 @@ typedef struct ms_bucket {
     int64_t start, end; /* days; METRICS_NO_DATE both for all time */
 } ms_bucket;
 
-/* The bucket's trades in (close_time, id) order (*out malloc'ed), the
- * highest id among them and the scope's net P&L before the bucket. */
-int ms_load_bucket(PGconn *c, const ms_bucket *b, metrics_trade **out, size_t *n,
-                   int64_t *max_id, double *prior, char *err, size_t errlen);
+/* The bucket's trades in (close_time, id) order (*out malloc'ed), their
+ * ids in the same order when ids_out is not NULL (malloc'ed), the highest
+ * id among them and the scope's net P&L before the bucket. */
+int ms_load_bucket(PGconn *c, const ms_bucket *b, metrics_trade **out, int64_t **ids_out,
+                   size_t *n, int64_t *max_id, double *prior, char *err, size_t errlen);
 
 int64_t ms_day_of_ms(int64_t ms);
 /* The first day after the bucket of period p starting at start. */

@@ -204,7 +204,7 @@ int metrics_store_curve(PGconn *c, const perf_request *r, int64_t day, perf_poin
     int64_t max_id;
     int rc = -1;
     if (metrics_store_starting_balance(c, r->account, &balance, &known, err, errlen) != 0 ||
-        ms_load_bucket(c, &b, &t, &nt, &max_id, &prior, err, errlen) != 0)
+        ms_load_bucket(c, &b, &t, NULL, &nt, &max_id, &prior, err, errlen) != 0)
         goto done;
     rc = 0;
     if (nt == 0)
