@@ -27,6 +27,7 @@
 #include "broker_json.h"
 #include "broker_xfer.h"
 #include "clock.h"
+#include "sysmetrics.h"
 
 /* Longest curl_multi_poll sleep; curl wakes earlier for its own timeouts. */
 #define POLLER_POLL_WAIT_MS 1000
@@ -243,6 +244,7 @@ static void finish_account(broker_poller *p, const char *id, broker_xfer *const 
     } else {
         free(pos);
         join_errors(o, part[REQ_INFO], part[REQ_POSITIONS]);
+        sysm_count_error();
     }
     if (retry_at > 0) {
         o->retry_at_ms = retry_at;

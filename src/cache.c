@@ -10,6 +10,7 @@
 #include <sys/time.h>
 
 #include "clock.h"
+#include "sysmetrics.h"
 
 /* After a failure, do not hammer a dead Redis: one reconnect attempt per
  * interval keeps a cycle from paying the connect timeout every time. */
@@ -112,9 +113,16 @@ int cache_ok(cache *c, char *err, size_t errlen) { return ensure(c, err, errlen)
 static redisReply *command(cache *c, char *err, size_t errlen, int argc, const char **argv,
                            const size_t *lens)
 {
-    if (ensure(c, err, errlen) != 0)
+    if (ensure(c, err, errlen) != 0) {
+        sysm_count_error();
         return NULL;
+    }
+    double t0 = clock_mono_us();
     redisReply *r = redisCommandArgv(c->ctx, argc, argv, lens);
+    if (r)
+        sysm_observe_ms(SYSM_REDIS_MS, (clock_mono_us() - t0) / 1000.0);
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        sysm_count_error();
     if (!r) {
         set_err(c, err, errlen, argv[0]);
         drop(c);
@@ -145,8 +153,11 @@ int cache_ping(cache *c, double *us, char *err, size_t errlen)
 int cache_put_accounts(cache *c, const char *const *ids, const char *const *json, size_t n,
                        int ttl_s, char *err, size_t errlen)
 {
-    if (ensure(c, err, errlen) != 0)
+    if (ensure(c, err, errlen) != 0) {
+        sysm_count_error();
         return -1;
+    }
+    double t0 = clock_mono_us();
     char ttl[16];
     snprintf(ttl, sizeof ttl, "%d", ttl_s);
     for (size_t i = 0; i < n; i++) {
@@ -156,6 +167,7 @@ int cache_put_accounts(cache *c, const char *const *ids, const char *const *json
         if (redisAppendCommandArgv(c->ctx, 5, argv, NULL) != REDIS_OK) {
             set_err(c, err, errlen, "SET");
             drop(c);
+            sysm_count_error();
             return -1;
         }
     }
@@ -165,6 +177,7 @@ int cache_put_accounts(cache *c, const char *const *ids, const char *const *json
         if (redisGetReply(c->ctx, (void **)&r) != REDIS_OK || !r) {
             set_err(c, err, errlen, "SET");
             drop(c);
+            sysm_count_error();
             return -1;
         }
         if (r->type == REDIS_REPLY_ERROR && rc == 0) {
@@ -173,6 +186,10 @@ int cache_put_accounts(cache *c, const char *const *ids, const char *const *json
         }
         freeReplyObject(r);
     }
+    if (n > 0) /* the pipelined batch: one round trip */
+        sysm_observe_ms(SYSM_REDIS_MS, (clock_mono_us() - t0) / 1000.0);
+    if (rc != 0)
+        sysm_count_error();
     return rc;
 }
 
@@ -196,6 +213,7 @@ int cache_get_account(cache *c, const char *id, char **out, char *err, size_t er
     } else {
         c->misses++;
     }
+    sysm_cache_lookup(r->type == REDIS_REPLY_STRING);
     freeReplyObject(r);
     return 0;
 }

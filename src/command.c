@@ -311,6 +311,8 @@ static const command_spec SPECS[CMD_KIND_COUNT] = {
                         command_sync_act, command_sync_post},
     [CMD_SYNC_DELETE] = {"sync.delete", ROLE_ADMIN, false, "deleted", command_sync_lookup,
                          command_sync_act, command_sync_post},
+    [CMD_DIGEST_SEND] = {"digest.send", ROLE_ADMIN, false, "queued to post now:",
+                         command_digest_lookup, command_digest_act},
 };
 
 const char *command_name(enum command_kind k)

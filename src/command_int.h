@@ -37,4 +37,10 @@ int command_sync_act(PGconn *c, const operator_id *op, const command *cmd, const
 bool command_sync_post(PGconn *c, const operator_id *op, const command *cmd, const target *t,
                        command_result *res);
 
+/* CMD_DIGEST_SEND (command_digest.c): lookup locks the digest by
+ * cmd->name; act queues a pending manual run of it. */
+int command_digest_lookup(PGconn *c, const command *cmd, target *t, char *err, size_t errlen);
+int command_digest_act(PGconn *c, const operator_id *op, const command *cmd, const target *t,
+                       char *err, size_t errlen);
+
 #endif

@@ -151,6 +151,10 @@ static const struct key KEYS[] = {
      "jobs changed per transaction by a bulk action"},
     {"sync", "view_rows", KEY_INT, S(sync_view_rows), 100, 1000000, NULL, "5000",
      "jobs the Sync screen loads for the current filter (the counts cover all of them)"},
+    {"metrics", "listen", KEY_STR, S(metrics_listen), 0, 0, NULL, "",
+     "IP:port for the Prometheus endpoint (GET /metrics, no auth); empty: off"},
+    {"metrics", "sample_ms", KEY_INT, S(metrics_sample_ms), 100, 600000, NULL, "5000",
+     "ms between system-metrics samples"},
 };
 #undef S
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
@@ -273,7 +277,7 @@ int config_set(config *c, const char *section, const char *key, const char *valu
         if (!section_known(section)) {
             snprintf(err, errlen,
                      "unknown section [%.40s]; sections are database, redis, broker, console, "
-                     "engine, recon, trades, guard, notify, sync",
+                     "engine, recon, trades, guard, notify, sync, metrics",
                      section);
         } else {
             char keys[256];

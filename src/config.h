@@ -86,6 +86,8 @@ typedef struct config {
     int sync_import_timeout_s;
     int sync_batch;
     int sync_view_rows;
+    char metrics_listen[64];    /* [metrics] listen: "IP:port" of the Prometheus endpoint, "" off */
+    int metrics_sample_ms;
 
     /* Loaded from broker_token_file (or TRADEOPS_BROKER_TOKEN), never printed. */
     char broker_token[256];

@@ -23,6 +23,7 @@
 #include "cli_credentials.h"
 #include "config.h"
 #include "console.h"
+#include "digest.h"
 #include "engine.h"
 #include "migrate.h"
 #include "model.h"
@@ -75,8 +76,12 @@ static void usage(FILE *out)
             "        [--format text|json|csv|html] [--output FILE]\n"
             "                                        performance metrics of a trades CSV (no\n"
             "                                        database needed)\n"
+            "  digest add NAME --kind daily|weekly|message --at HH:MM --tz ZONE [--weekday D]\n"
+            "        [--accounts A,B] --template FILE --to telegram,slack   (admin)\n"
+            "  digest list [--json] | remove|enable|disable|preview|send NAME\n"
+            "                                        scheduled digests and messages (admin)\n"
             "  migrate                               apply pending schema migrations\n"
-            "  daemon                                run the engine with no console\n"
+            "  daemon [--metrics-listen IP:PORT]     run the engine with no console\n"
             "\n"
             "Options:\n"
             "  --config FILE        configuration file (default "
@@ -89,6 +94,7 @@ static void usage(FILE *out)
             "  --no-color           monochrome (NO_COLOR in the environment does the same)\n"
             "  --ascii              ASCII line drawing and charts\n"
             "  --log-file FILE      where stderr goes while the console is on screen\n"
+            "  --metrics-listen IP:PORT  Prometheus endpoint, no auth ([metrics] listen)\n"
             "  --help-config        every configuration key, its default and its variable\n"
             "  --help, --version\n"
             "\n"
@@ -106,6 +112,7 @@ enum {
     OPT_NOCOLOR,
     OPT_ASCII,
     OPT_LOG,
+    OPT_METRICS,
     OPT_HELPCFG,
     OPT_VERSION
 };
@@ -119,6 +126,7 @@ static const struct option GLOBAL_OPTS[] = {{"config", required_argument, NULL, 
                                             {"no-color", no_argument, NULL, OPT_NOCOLOR},
                                             {"ascii", no_argument, NULL, OPT_ASCII},
                                             {"log-file", required_argument, NULL, OPT_LOG},
+                                            {"metrics-listen", required_argument, NULL, OPT_METRICS},
                                             {"help-config", no_argument, NULL, OPT_HELPCFG},
                                             {"help", no_argument, NULL, 'h'},
                                             {"version", no_argument, NULL, OPT_VERSION},
@@ -231,12 +239,16 @@ static int run_console(config *cfg)
 
 static int run_daemon(config *cfg, int argc, char **argv)
 {
-    (void)argv;
-    if (argc > 1) {
-        fprintf(stderr, "usage: tradeops daemon\n");
+    char err[512];
+    if (argc == 3 && strcmp(argv[1], "--metrics-listen") == 0) {
+        if (config_set(cfg, "metrics", "listen", argv[2], err, sizeof err) != 0) {
+            fprintf(stderr, "tradeops daemon: --metrics-listen: %s\n", err);
+            return EXIT_USAGE;
+        }
+    } else if (argc > 1) {
+        fprintf(stderr, "usage: tradeops daemon [--metrics-listen IP:PORT]\n");
         return EXIT_USAGE;
     }
-    char err[512];
     PGconn *pg;
     operator_id op;
     int rc = cli_session(cfg, &pg, &op);
@@ -283,7 +295,8 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+h", GLOBAL_OPTS, NULL)) != -1) {
         struct flag_set *f = n_flags < MAX_FLAGS ? &flags[n_flags] : NULL;
         if (!f &&
-            (c == OPT_PG || c == OPT_REDIS || c == OPT_BROKER || c == OPT_SET || c == OPT_LOG)) {
+            (c == OPT_PG || c == OPT_REDIS || c == OPT_BROKER || c == OPT_SET || c == OPT_LOG ||
+             c == OPT_METRICS)) {
             fprintf(stderr, "tradeops: too many options\n");
             goto out;
         }
@@ -293,6 +306,7 @@ int main(int argc, char **argv)
         case OPT_REDIS: *f = (struct flag_set){"redis", "url", "", false}; break;
         case OPT_BROKER: *f = (struct flag_set){"broker", "url", "", false}; break;
         case OPT_LOG: *f = (struct flag_set){"console", "log_file", "", false}; break;
+        case OPT_METRICS: *f = (struct flag_set){"metrics", "listen", "", false}; break;
         case OPT_SET:
             if (split_set(optarg, f) != 0) {
                 fprintf(stderr, "tradeops: --set wants SECTION.KEY=VALUE, not \"%s\"\n", optarg);
@@ -367,7 +381,7 @@ int main(int argc, char **argv)
             {"recon", cli_recon},       {"trades", cli_trades},
             {"alerts", cli_alerts},     {"guard", cli_guard},         {"audit", cli_audit},
             {"credentials", cli_credentials}, {"sync", cli_sync},
-            {"report", cli_report},
+            {"report", cli_report},     {"digest", cli_digest},
         };
         rc = -1;
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -29,6 +29,7 @@
 #include "notify.h"
 #include "notify_proto.h"
 #include "pg.h"
+#include "sysmetrics.h"
 
 #define POLL_MS 1000 /* longest sleep between passes */
 #define BATCH 10     /* claims per destination and pass, at most */
@@ -257,6 +258,8 @@ static int record(notifier *n, notify_claim *c, const notify_judgement *j, char 
                             n->cfg->notify_max_attempts, &dead, err, errlen) != 0)
         return -1;
     bump(n, o == NOTIFY_OUT_SENT ? &n->stats.sent : dead ? &n->stats.dead : &n->stats.retries, 1);
+    if (o == NOTIFY_OUT_RETRY || o == NOTIFY_OUT_DEAD)
+        sysm_count_error();
     if (dead)
         say(n, "%s: a message was given up: %s", name, j->reason);
     return 0;

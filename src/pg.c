@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+#include "sysmetrics.h"
+
 void pg_error_copy(char *dst, size_t dstlen, const char *msg)
 {
     if (!dstlen)
@@ -45,9 +48,13 @@ PGconn *pg_connect(const char *conninfo, char *err, size_t errlen)
 
 int pg_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
 {
+    double t0 = clock_mono_us();
     PGresult *r = PQexec(c, sql);
+    sysm_observe_ms(SYSM_PG_MS, (clock_mono_us() - t0) / 1000.0);
     ExecStatusType st = PQresultStatus(r);
     int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        sysm_count_error();
     if (!ok)
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
     PQclear(r);
@@ -57,9 +64,13 @@ int pg_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
 int pg_exec_params_ok(PGconn *c, const char *sql, int n, const char *const *params, char *err,
                       size_t errlen)
 {
+    double t0 = clock_mono_us();
     PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    sysm_observe_ms(SYSM_PG_MS, (clock_mono_us() - t0) / 1000.0);
     ExecStatusType st = PQresultStatus(r);
     int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        sysm_count_error();
     if (!ok)
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
     PQclear(r);

@@ -45,6 +45,12 @@ sync_set *sync_view_load(PGconn *c, const sync_filter *f, size_t max_rows,
 int sync_view_load_job(PGconn *c, int64_t job_id, const operator_id *scope, sync_detail **out,
                        char *err, size_t errlen);
 
+/* Only the whole-queue summary (by_state, breaches, success_rate,
+ * latency) into out, in one statement on the caller's connection; scope
+ * as above. 0, or -1 with err. */
+int sync_view_load_summary(PGconn *c, const operator_id *scope, sync_set *out, char *err,
+                           size_t errlen);
+
 /* One load and publish on the calling thread (tests): the latest request. */
 int sync_view_load_once(sync_view *v, char *err, size_t errlen);
 

@@ -326,6 +326,24 @@ out:
     return s;
 }
 
+int sync_view_load_summary(PGconn *c, const operator_id *scope, sync_set *out, char *err,
+                           size_t errlen)
+{
+    char *scope_lit;
+    if (!scope_param(scope, &scope_lit)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    const char *params[1] = {scope_lit};
+    PGresult *r = run(c, SQL_SUMMARY, 1, params, err, errlen);
+    free(scope_lit);
+    if (!r)
+        return -1;
+    fill_summary(out, r);
+    PQclear(r);
+    return 0;
+}
+
 /* ---- one job's every attempt ----------------------------------------- */
 
 static const char SQL_JOB[] =

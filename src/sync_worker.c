@@ -27,6 +27,7 @@
 #include "sync.h"
 #include "sync_provider.h"
 #include "sync_queue.h"
+#include "sysmetrics.h"
 
 #define CLAIM_MAX 16 /* webhook or CSV jobs claimed at once */
 #define ERR_LEN 256
@@ -106,6 +107,8 @@ static int record(worker *w, const sync_job *job, const sync_attempt *a, char *e
                                    errlen);
     if (rc == 0 && applied)
         bump(p, a->cls == SYNC_ERR_NONE ? &p->stats.completed : &p->stats.failed, 1);
+    if (a->cls != SYNC_ERR_NONE)
+        sysm_count_error();
     return rc;
 }
 
