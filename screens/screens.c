@@ -13,6 +13,7 @@ extern const screen_ops positions_screen;
 extern const screen_ops alerts_screen;
 extern const screen_ops recon_screen;
 extern const screen_ops sync_screen;
+extern const screen_ops metrics_screen;
 extern const screen_ops audit_screen;
 
 const screen_ops *const screens_table[] = {
@@ -20,6 +21,7 @@ const screen_ops *const screens_table[] = {
     &alerts_screen,
     &recon_screen,
     &sync_screen,
+    &metrics_screen,
     &audit_screen,
 };
 

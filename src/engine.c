@@ -28,6 +28,9 @@
 #include "pg.h"
 #include "reconciler.h"
 #include "analytics.h"
+#include "digest.h"
+#include "metrics_http.h"
+#include "sysmetrics.h"
 #include "store.h"
 #include "sync_view.h"
 #include "sync_worker.h"
@@ -61,6 +64,9 @@ struct engine {
     sync_workers *sync;  /* journal sync jobs out to the journals */
     sync_view *syncview; /* the Sync screen's data into the model */
     analytics *analytics; /* stored metrics up to date, the Metrics screen's data */
+    sysmetrics *sysm;     /* system metrics sampled into the model */
+    digest_sched *digests; /* scheduled digests posted; the digests view's data */
+    metrics_http *prom;   /* the Prometheus endpoint, NULL unless [metrics] listen */
 
     pthread_t thread;
     bool started;
@@ -226,7 +232,9 @@ engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *
     e->sync = e->notify ? sync_workers_new(cfg, err, errlen) : NULL;
     e->syncview = e->sync ? sync_view_new(cfg, scope, m, err, errlen) : NULL;
     e->analytics = e->syncview ? analytics_new(cfg, scope, m, err, errlen) : NULL;
-    if (!e->analytics) {
+    e->sysm = e->analytics ? sysmetrics_new(cfg, m, err, errlen) : NULL;
+    e->digests = e->sysm ? digest_sched_new(cfg, m, scope, err, errlen) : NULL;
+    if (!e->digests) {
         engine_free(e);
         return NULL;
     }
@@ -408,7 +416,12 @@ int engine_start(engine *e, char *err, size_t errlen)
         watcher_start(e->watch, err, errlen) != 0 || notifier_start(e->notify, err, errlen) != 0 ||
         sync_workers_start(e->sync, err, errlen) != 0 ||
         sync_view_start(e->syncview, err, errlen) != 0 ||
-        analytics_start(e->analytics, err, errlen) != 0 || (e->cmdq && command_queue_start(e->cmdq, err, errlen) != 0)) {
+        analytics_start(e->analytics, err, errlen) != 0 ||
+        sysmetrics_start(e->sysm, err, errlen) != 0 ||
+        digest_sched_start(e->digests, err, errlen) != 0 ||
+        (e->cfg->metrics_listen[0] &&
+         !(e->prom = metrics_http_start(e->cfg->metrics_listen, e->m, err, errlen))) ||
+        (e->cmdq && command_queue_start(e->cmdq, err, errlen) != 0)) {
         engine_stop(e);
         return -1;
     }
@@ -437,6 +450,10 @@ void engine_stop(engine *e)
     sync_workers_stop(e->sync);
     sync_view_stop(e->syncview);
     analytics_stop(e->analytics);
+    metrics_http_stop(e->prom);
+    e->prom = NULL;
+    sysmetrics_stop(e->sysm);
+    digest_sched_stop(e->digests);
     if (!e->started)
         return;
     pthread_mutex_lock(&e->lock);
@@ -461,6 +478,8 @@ void engine_free(engine *e)
     sync_workers_free(e->sync);
     sync_view_free(e->syncview);
     analytics_free(e->analytics);
+    sysmetrics_free(e->sysm);
+    digest_sched_free(e->digests);
     broker_poller_free(e->broker);
     cache_close(e->redis);
     if (e->pg)

@@ -16,6 +16,7 @@
 enum tabs_level {
     TABS_FULL = 0, /* product, env, every tab, clock */
     TABS_NO_PRODUCT,
+    TABS_TIGHT,   /* inactive tabs without their padding */
     TABS_NUMBERS, /* inactive tabs as their number only */
     TABS_NO_CLOCK,
     TABS_ACTIVE_ONLY,
@@ -53,7 +54,8 @@ static int tabs_width(const bar_tabs *s, int level)
             if (s->tabs[i].badge) /* badges stay: "2(1)" */
                 w += text_width(s->tabs[i].badge);
         } else {
-            w += text_width(s->tabs[i].label) + 2 + TAB_GAP;
+            int pad = level >= TABS_TIGHT && i != s->active ? 0 : 2;
+            w += text_width(s->tabs[i].label) + pad + TAB_GAP;
             if (s->tabs[i].badge)
                 w += text_width(s->tabs[i].badge);
         }
@@ -89,26 +91,27 @@ void bar_draw_tabs(WINDOW *w, int y, int width, const bar_tabs *s)
         bool act = i == s->active;
         attr_t a = theme_attr(act ? ROLE_TAB_ACTIVE : ROLE_TAB);
         char lab[96];
+        bool tight = level == TABS_TIGHT && !act;
         if (level >= TABS_NUMBERS && !act) {
             char num[16];
             label_number(s->tabs[i].label, num, sizeof num);
             snprintf(lab, sizeof lab, " %s", num);
         } else {
-            snprintf(lab, sizeof lab, " %s", s->tabs[i].label);
+            snprintf(lab, sizeof lab, "%s%s", tight ? "" : " ", s->tabs[i].label);
         }
         x += draw_text(w, y, x, width - x, lab, a, DRAW_LEFT);
         /* A badge (alerts, failures) is kept even when the name is not. */
         if (s->tabs[i].badge && x < width)
             x += draw_text(w, y, x, width - x, s->tabs[i].badge, theme_attr(s->tabs[i].badge_role),
                            DRAW_LEFT);
-        if (x < width)
+        if (x < width && !tight)
             x += draw_text(w, y, x, 1, " ", a, DRAW_LEFT);
         x += TAB_GAP;
     }
     if (level < TABS_NO_CLOCK && s->clock) {
         int cw = text_width(s->clock);
         int cx = width - cw - 1;
-        if (cx > x)
+        if (cx >= x) /* x already counts the gap after the last tab */
             draw_text(w, y, cx, cw, s->clock, bar | A_BOLD, DRAW_LEFT);
     }
 }
