@@ -23,13 +23,14 @@
 
 #include "action.h"
 #include "metrics_scr.h"
+#include "report.h"
 #include "theme.h"
 
 #define MS_PER_DAY 86400000LL
 
 /* Scope, trades, net and win rate stay; the ratios go first when narrow. */
 static const table_column cols[MC_NCOLS] = {
-    [MC_SCOPE] = {"Scope", 10, 28, TABLE_LEFT, 0, false, false},
+    [MC_SCOPE] = {"Scope", 16, 32, TABLE_LEFT, 0, false, false},
     [MC_TRADES] = {"Trades", 6, 6, TABLE_RIGHT, 0, true, false},
     [MC_WIN] = {"Win%", 6, 6, TABLE_RIGHT, 0, true, false},
     [MC_NET] = {"Net", 10, 12, TABLE_RIGHT, 0, true, true},
@@ -63,24 +64,12 @@ void metrics_scr_num(double v, int dec, bool pct, char *buf, size_t cap)
         snprintf(buf, cap, "NaN");
     else if (isinf(v))
         snprintf(buf, cap, "%s", v > 0 ? "Inf" : "-Inf");
+    else if (fabs(pct ? v * 100.0 : v) >= 1e6) /* a day's CAGR: exponent, not a cut-off */
+        snprintf(buf, cap, "%.1e%s", pct ? v * 100.0 : v, pct ? "%" : "");
     else if (pct)
         snprintf(buf, cap, "%.*f%%", dec, v * 100.0);
     else
         snprintf(buf, cap, "%.*f", dec, v);
-}
-
-/* Howard Hinnant's civil_from_days. */
-static void civil(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
 void metrics_scr_day(int64_t day, char *buf, size_t cap)
@@ -89,9 +78,7 @@ void metrics_scr_day(int64_t day, char *buf, size_t cap)
         snprintf(buf, cap, "-");
         return;
     }
-    int y, m, d;
-    civil(day, &y, &m, &d);
-    snprintf(buf, cap, "%04d-%02d-%02d", y, m, d);
+    report_format_date(day, buf, cap);
 }
 
 const char *metrics_scr_scope_plural(enum perf_scope sc)

@@ -124,12 +124,20 @@ static void curve_title(const metrics_scr *s, const perf_row *r, WINDOW *w, int 
     put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
 }
 
-/* Underwater stretches of the curve (equity below its running peak): from
- * the first point under the peak to the point that regains it, or the end. */
+/* The drawdowns worth shading: underwater stretches of the curve (equity
+ * below its running peak, from the first point under the peak to the
+ * point that regains it, or the end) at least a quarter as deep as the
+ * deepest one. Shading every dip would shade nearly every column of a
+ * long curve and tell the reader nothing. */
+#define SHADE_DEPTH_SHARE 0.25
+
 static size_t underwater(const perf_point *p, size_t n, double *from, double *to)
 {
+    double *depth = malloc((n ? n : 1) * sizeof *depth);
+    if (!depth)
+        return 0;
     size_t k = 0;
-    double peak = NAN;
+    double peak = NAN, deepest = 0;
     bool under = false;
     for (size_t i = 0; i < n; i++) {
         double e = p[i].equity;
@@ -144,13 +152,25 @@ static size_t underwater(const perf_point *p, size_t n, double *from, double *to
         }
         if (!under) {
             from[k] = (double)p[i].ms;
+            depth[k] = 0;
             under = true;
         }
         to[k] = (double)p[i].ms;
+        double d = peak > 0 ? (peak - e) / peak : peak - e;
+        depth[k] = fmax(depth[k], d);
+        deepest = fmax(deepest, d);
     }
     if (under)
         k++;
-    return k;
+    size_t kept = 0;
+    for (size_t i = 0; i < k; i++)
+        if (depth[i] >= SHADE_DEPTH_SHARE * deepest) {
+            from[kept] = from[i];
+            to[kept] = to[i];
+            kept++;
+        }
+    free(depth);
+    return kept;
 }
 
 static void curve_pane(const metrics_scr *s, WINDOW *w, int y, int x, int h, int width)

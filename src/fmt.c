@@ -153,6 +153,12 @@ void fmt_latency(double ms, char *buf, size_t cap)
         dash(buf, cap);
     else if (ms < MS_PER_S)
         snprintf(buf, cap, "%.0fms", ms);
-    else
+    else if (ms < 60.0 * MS_PER_S)
         snprintf(buf, cap, "%.1fs", ms / MS_PER_S);
+    else if (ms < 3600.0 * MS_PER_S)
+        snprintf(buf, cap, "%.1fm", ms / (60.0 * MS_PER_S));
+    else if (ms < 86400.0 * MS_PER_S)
+        snprintf(buf, cap, "%.1fh", ms / (3600.0 * MS_PER_S));
+    else
+        snprintf(buf, cap, "%.1fd", ms / (86400.0 * MS_PER_S));
 }

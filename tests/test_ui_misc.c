@@ -109,6 +109,13 @@ Test(ui_fmt, ages_drawdown_and_times)
     cr_expect_str_eq(b, "12ms");
     fmt_latency(1500, b, sizeof b);
     cr_expect_str_eq(b, "1.5s");
+    /* Long latencies (a backlog synced days late) stay short. */
+    fmt_latency(90000, b, sizeof b);
+    cr_expect_str_eq(b, "1.5m");
+    fmt_latency(5400000, b, sizeof b);
+    cr_expect_str_eq(b, "1.5h");
+    fmt_latency(9161148000.0, b, sizeof b);
+    cr_expect_str_eq(b, "106.0d");
 }
 
 static enum prompt_result type(prompt *p, const char *s)
