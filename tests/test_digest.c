@@ -31,6 +31,7 @@ typedef struct fx {
     config cfg;
 } fx;
 
+static void sqlf(PGconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sqlf(PGconn *c, const char *fmt, ...)
 {
     char sql[2048];
@@ -43,6 +44,8 @@ static void sqlf(PGconn *c, const char *fmt, ...)
 }
 
 /* The first value of a query, as text ("" for none). */
+static void text_of(PGconn *c, char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static void text_of(PGconn *c, char *out, size_t cap, const char *fmt, ...)
 {
     char sql[2048];
