@@ -18,6 +18,7 @@
 
 #include "digest.h"
 #include "metrics.h"
+#include "metrics_store.h"
 #include "notify.h"
 #include "pg.h"
 #include "sanitize.h"
@@ -127,19 +128,25 @@ static int period_metrics(PGconn *c, const run_def *d, const char *account, metr
                         3, p, err, errlen);
     if (!r)
         return -1;
+    /* The period opens at the account's starting balance (as the stored
+     * metrics define it, metrics_store.h) plus every trade before it. */
+    double balance = NAN;
+    bool known = false;
+    if (metrics_store_starting_balance(c, account, &balance, &known, err, errlen) != 0) {
+        PQclear(r);
+        return -1;
+    }
     PGresult *b = query(c,
-                        "select s.balance - coalesce((select sum(t.profit + t.swap +"
-                        " t.commission) from closed_trades t where t.account_id = $1 and"
-                        " t.close_time >= $2::timestamptz), 0) from broker_account_state s"
-                        " where s.account_id = $1 and s.balance is not null",
+                        "select coalesce(sum(profit + swap + commission), 0)::float8::text"
+                        " from closed_trades where account_id = $1 and close_time < $2::timestamptz",
                         2, p, err, errlen);
     if (!b) {
         PQclear(r);
         return -1;
     }
-    double start = PQntuples(b) ? strtod(PQgetvalue(b, 0, 0), NULL) : NAN;
+    double start = balance + strtod(PQgetvalue(b, 0, 0), NULL);
     PQclear(b);
-    bool known = isfinite(start) && start > 0;
+    known = known && isfinite(start) && start > 0;
     size_t n = (size_t)PQntuples(r);
     metrics_trade *t = calloc(n ? n : 1, sizeof *t);
     if (!t) {
