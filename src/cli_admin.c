@@ -8,6 +8,7 @@
  */
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include "cli.h"
 #include "cli_common.h"
 #include "cli_credentials.h"
+#include "metrics_store.h"
 #include "pg.h"
 #include "store.h"
 
@@ -401,8 +403,48 @@ static int account_list(const config *cfg, int argc, char **argv)
     return rc;
 }
 
+/* account set-balance ID AMOUNT: the capital the account's metrics start
+ * from (admin, audited); its stored metrics are rebuilt from it. */
+static int account_set_balance(const config *cfg, int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: tradeops account set-balance ID AMOUNT\n");
+        return EXIT_USAGE;
+    }
+    char *end;
+    double amount = strtod(argv[2], &end);
+    if (*end || end == argv[2] || !(isfinite(amount) && amount > 0)) {
+        fprintf(stderr, "tradeops: AMOUNT must be a positive number, not \"");
+        cli_print_safe(stderr, argv[2]);
+        fprintf(stderr, "\"\n");
+        return EXIT_USAGE;
+    }
+    PGconn *pg;
+    operator_id op;
+    int rc = cli_session(cfg, &pg, &op);
+    if (rc != EXIT_OK)
+        return rc;
+    if ((rc = cli_require(pg, &op, ROLE_ADMIN, "account.set_balance", argv[1])) == EXIT_OK) {
+        char err[512];
+        int st = metrics_store_set_balance(pg, &op, argv[1], amount, err, sizeof err);
+        if (st != 0) {
+            fprintf(stderr, "tradeops: account ");
+            cli_print_safe(stderr, argv[1]);
+            fprintf(stderr, ": %s\n", err);
+            rc = EXIT_FAIL;
+        } else {
+            printf("account %s starts from %.2f; its metrics are rebuilt\n", argv[1], amount);
+        }
+    }
+    auth_free(&op);
+    PQfinish(pg);
+    return rc;
+}
+
 int cli_account(config *cfg, int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "set-balance") == 0)
+        return account_set_balance(cfg, argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "add") == 0)
         return account_add(cfg, argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "list") == 0)
@@ -416,7 +458,7 @@ int cli_account(config *cfg, int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "show-sync") == 0)
         return cli_account_show_sync(cfg, argc - 1, argv + 1);
     fprintf(stderr, "usage: tradeops account add ID [--name NAME] [--dd-limit PCT] | list "
-                    "[--json] | set-guard ID ... | show-guard ID [--json] | set-sync ID "
-                    "PROVIDER ... | show-sync ID [--json]\n");
+                    "[--json] | set-balance ID AMOUNT | set-guard ID ... | show-guard ID "
+                    "[--json] | set-sync ID PROVIDER ... | show-sync ID [--json]\n");
     return EXIT_USAGE;
 }

@@ -69,4 +69,13 @@ int64_t metrics_store_bucket_start(enum perf_period p, int64_t day);
 int metrics_store_starting_balance(PGconn *c, const char *account, double *out, bool *known,
                                    char *err, size_t errlen);
 
+/* Sets account's starting balance (accounts.starting_balance, > 0) and
+ * rebuilds its stored metrics from it; audited (account.set_balance) in
+ * the same transaction as the change. The caller checks the role. 0; 1
+ * with err for an unknown account or a balance that is not positive; -1
+ * with err when the database failed (nothing changed, or the change is
+ * stored but the rebuild failed: err says which). */
+int metrics_store_set_balance(PGconn *c, const operator_id *op, const char *account,
+                              double balance, char *err, size_t errlen);
+
 #endif

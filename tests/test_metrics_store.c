@@ -274,6 +274,38 @@ Test(metrics_store, no_starting_balance_is_flagged)
     cr_expect_float_eq(row.m.starting_balance, 5000.0, 1e-9);
 }
 
+Test(metrics_store, set_balance_rebuilds_and_is_audited)
+{
+    int64_t a = trade("2024-01-10 10:00:00+00", "EURUSD", "x", 100, 0, 0, false);
+    trade("2024-02-10 10:00:00+00", "EURUSD", "x", -50, 0, 0, false);
+    char err[256];
+    cr_assert_eq(metrics_store_update_trade(pg, a, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(metrics_store_rebuild(pg, ACC, err, sizeof err), 0, "%s", err);
+    cr_expect_float_eq(get(PERF_SCOPE_ACCOUNT, "", PERF_MONTH, "2024-02-01").m.starting_balance,
+                       10100.0, 1e-9);
+    operator_id op;
+    memset(&op, 0, sizeof op);
+    snprintf(op.user, sizeof op.user, "tester");
+    snprintf(op.actor, sizeof op.actor, "tester");
+    snprintf(op.source, sizeof op.source, "local");
+    op.role = ROLE_ADMIN;
+    cr_assert_eq(metrics_store_set_balance(pg, &op, ACC, 20000, err, sizeof err), 0, "%s", err);
+    /* Every bucket opens from the new balance: February from 20000 + 100. */
+    cr_expect_float_eq(get(PERF_SCOPE_ACCOUNT, "", PERF_MONTH, "2024-02-01").m.starting_balance,
+                       20100.0, 1e-9);
+    cr_expect_float_eq(get(PERF_SCOPE_ACCOUNT, "", PERF_ALL, NULL).m.final_equity, 20050.0, 1e-9);
+    PGresult *r = PQexec(pg, "select target, details->>'startingBalance', details->>'previous'"
+                             " from audit_log where action = 'account.set_balance'");
+    cr_assert_eq(PQntuples(r), 1);
+    cr_expect_str_eq(PQgetvalue(r, 0, 0), ACC);
+    cr_expect_str_eq(PQgetvalue(r, 0, 1), "20000");
+    cr_expect_str_eq(PQgetvalue(r, 0, 2), "10000");
+    PQclear(r);
+    cr_expect_eq(metrics_store_set_balance(pg, &op, "nope", 1000, err, sizeof err), 1);
+    cr_expect_eq(metrics_store_set_balance(pg, &op, ACC, 0, err, sizeof err), 1);
+    cr_expect_eq(metrics_store_set_balance(pg, &op, ACC, NAN, err, sizeof err), 1);
+}
+
 /* ---- the thread ---------------------------------------------------------------- */
 
 typedef struct wctx {

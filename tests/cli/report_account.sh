@@ -57,6 +57,18 @@ check "csv: overall, account, 2 strategies, 2 symbols" \
 out=$(to report --account "$ACC" --period all); rc=$?
 check "text: a table" '[ $rc -eq 0 ] && echo "$out" | grep -q "^overall"' "$out"
 
+# ---- the starting balance (admin, audited; the stored rows follow it)
+out=$(to account set-balance "$ACC" 20000 2>&1); rc=$?
+js=$(to report --account "$ACC" --period month --date 2024-02-17 --format json); rc2=$?
+check "set-balance 20000: the month now opens at 20245" \
+    '[ $rc -eq 0 ] && [ $rc2 -eq 0 ] && [ "$(json_get "$js" overall,starting_balance)" = 20245 ]' "$out $js"
+check "set-balance is audited" \
+    '[ "$(q "select count(*) from audit_log where action = '"'account.set_balance'"' and target = '"'$ACC'"'")" = 1 ]'
+to account set-balance "$ACC" -5 >/dev/null 2>&1; rc=$?
+check "set-balance -5: exit 2" '[ $rc -eq 2 ]'
+to account set-balance no-such-acc 1000 >/dev/null 2>&1; rc=$?
+check "set-balance of an unknown account: exit 1" '[ $rc -eq 1 ]'
+
 # ---- errors
 to report --account "$ACC" --trades-csv x.csv --period all >/dev/null 2>&1; rc=$?
 check "--account with --trades-csv: usage, exit 2" '[ $rc -eq 2 ]'
