@@ -24,10 +24,10 @@
  *  - The text is plain: field values are cleaned, and the notifier escapes
  *    the whole text for Telegram HTML and Slack (so template markup such as
  *    <b> is shown literally; an account named "<b>&" cannot inject markup).
- *  - Starting balance of a period: the account's balance now
- *    (broker_account_state) minus the P&L of trades closed since the
- *    period began; unknown (no balance, or not positive) leaves the
- *    return-based fields NaN.
+ *  - A period opens at the account's starting balance as the stored
+ *    metrics define it (metrics_store_starting_balance, migration 006)
+ *    plus the P&L of every trade closed before it; unknown (no balance
+ *    found, or not positive) leaves the return-based fields NaN.
  *
  * Threads: the functions taking a PGconn run on the caller's connection;
  * digest_sched runs one thread of its own with its own connection.

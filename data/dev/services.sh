@@ -185,7 +185,17 @@ log_file = $DIR/console.log
 [sync]
 tradervue_url = $SIM_URL/api/v1
 key_file = $DIR/sync.key
+
+; Alerts and digests go to the simulator's Telegram and Slack.
+[notify]
+telegram_api_url = $SIM_URL
+telegram_chat_id = 4242
+telegram_token_file = $DIR/telegram.token
+slack_webhook_url_file = $DIR/slack.url
 INI
+    (umask 077
+     echo "123456:DEMOtokenDEMOtoken" > "$DIR/telegram.token"
+     echo "$SIM_URL/services/T0DEMO/B0DEMO/demo0hook" > "$DIR/slack.url")
     mv "$DIR/config.ini.tmp" "$DIR/config.ini"
 }
 
