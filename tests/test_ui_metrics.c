@@ -371,3 +371,79 @@ Test(ui_metrics, d_opens_and_closes_the_digests_view)
     cr_expect(screen_has("Equity demo-1"));
     stop_metrics(ui);
 }
+
+/* ---- the digests view (screens/metrics_digests.c) ---- */
+
+static digest_set *make_digests(const char *preview_name, const char *preview, const char *why)
+{
+    digest_set *d = digest_set_new(2);
+    cr_assert_not_null(d);
+    snprintf(d->rows[0].name, sizeof d->rows[0].name, "daily-fx");
+    snprintf(d->rows[0].kind, sizeof d->rows[0].kind, "daily");
+    snprintf(d->rows[0].schedule, sizeof d->rows[0].schedule, "daily 18:00 Europe/Prague");
+    snprintf(d->rows[0].scope, sizeof d->rows[0].scope, "demo-1,demo-2");
+    snprintf(d->rows[0].destinations, sizeof d->rows[0].destinations, "telegram,slack");
+    d->rows[0].enabled = true;
+    snprintf(d->rows[1].name, sizeof d->rows[1].name, "weekly-news");
+    snprintf(d->rows[1].kind, sizeof d->rows[1].kind, "message");
+    snprintf(d->rows[1].schedule, sizeof d->rows[1].schedule, "weekly Fri 17:00 UTC");
+    snprintf(d->rows[1].scope, sizeof d->rows[1].scope, "all");
+    snprintf(d->rows[1].destinations, sizeof d->rows[1].destinations, "slack");
+    d->rows[1].enabled = true;
+    snprintf(d->rows[1].last_status, sizeof d->rows[1].last_status, "failed");
+    snprintf(d->rows[1].last_error, sizeof d->rows[1].last_error, "slack not configured");
+    snprintf(d->preview_name, sizeof d->preview_name, "%s", preview_name);
+    if (preview)
+        d->preview = strdup(preview);
+    snprintf(d->preview_error, sizeof d->preview_error, "%s", why);
+    return d;
+}
+
+Test(ui_metrics, digests_list_preview_and_requests)
+{
+    model_snapshot *s = base();
+    s->digests = make_digests("daily-fx", "Alpha: 3 trades, net \x1b[31m-120.23\x1b[0m", "");
+    console_ui *ui = start_metrics(30, 160, true, false, true, s);
+    keys(ui, "d");
+    cr_expect(screen_has("daily-fx"), "the list");
+    cr_expect(screen_has("weekly-news"));
+    cr_expect(screen_has("daily 18:00 Europe/Prague"));
+    cr_expect(screen_has("Alpha: 3 trades, net"), "the preview of the selected digest");
+    cr_expect_not(screen_has_control(), "the preview's escape sequences are inert");
+    /* Opening asked for the selected digest's preview; moving asks for the next. */
+    char name[64];
+    model_digest_wanted(the_model, name, sizeof name);
+    cr_expect_str_eq(name, "daily-fx");
+    keys(ui, "j");
+    model_digest_wanted(the_model, name, sizeof name);
+    cr_expect_str_eq(name, "weekly-news");
+    /* A preview the loader could not give says why. */
+    model_snapshot *t = base();
+    t->digests = make_digests("weekly-news", NULL, "preview needs the admin role");
+    show(ui, t);
+    cr_expect(screen_has("preview needs the admin role"), "why there is no preview");
+    cr_expect(screen_has("slack not configured"), "the last run's error");
+    stop_metrics(ui);
+}
+
+Test(ui_metrics, send_now_asks_and_is_gone_when_read_only)
+{
+    model_snapshot *s = base();
+    s->digests = make_digests("daily-fx", "text", "");
+    console_ui *ui = start_metrics(30, 160, true, false, true, s);
+    keys(ui, "d");
+    keys(ui, "N");
+    cr_expect(screen_has("send digest daily-fx now?"), "N asks, naming the digest");
+    keys(ui, "\x1b");
+    stop_metrics(ui);
+
+    model_snapshot *r = base();
+    r->digests = make_digests("daily-fx", "text", "");
+    console_ui *ro = start_at(30, 160, true, true, true, false, r);
+    keys(ro, "5");
+    keys(ro, "d");
+    keys(ro, "N");
+    cr_expect_not(screen_has("send digest"), "read-only: no send");
+    cr_expect_not(screen_has("N send now"), "nor its hint");
+    stop(ro);
+}
