@@ -91,25 +91,12 @@ static bool destinations_ok(const char *s)
     return tg || sl;
 }
 
-/* One value of a one-row query; NULL with err on failure (caller PQclears). */
-static PGresult *query(PGconn *c, const char *sql, int n, const char *const *p, char *err,
-                       size_t errlen)
-{
-    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-        return r;
-    pg_error_copy(err, errlen, PQresultErrorMessage(r));
-    PQclear(r);
-    return NULL;
-}
-
 /* Checks what needs the database: the zone and the accounts. 0, 1 bad
  * (err), -1 failure. */
 static int check_in_db(PGconn *c, const digest_spec *s, char *err, size_t errlen)
 {
     const char *p[1] = {s->tz};
-    PGresult *r = query(c, "select digest_tz_ok($1)", 1, p, err, errlen);
+    PGresult *r = pg_query(c, "select digest_tz_ok($1)", 1, p, err, errlen);
     if (!r)
         return -1;
     bool ok = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
@@ -124,7 +111,7 @@ static int check_in_db(PGconn *c, const digest_spec *s, char *err, size_t errlen
         return 1;
     }
     p[0] = s->accounts;
-    r = query(c,
+    r = pg_query(c,
               "select x from unnest(string_to_array(nullif($1, ''), ',')) x"
               " where not exists (select 1 from accounts a where a.id = x) limit 1",
               1, p, err, errlen);
@@ -220,7 +207,7 @@ int digest_add(PGconn *c, const operator_id *op, const digest_spec *s, char *err
         free(details);
         return -1;
     }
-    PGresult *r = query(c,
+    PGresult *r = pg_query(c,
                         "insert into digests (name, kind, at_time, weekday, tz, accounts,"
                         " template, destinations, created_by) values ($1, $2, $3::time,"
                         " nullif($4, '0')::smallint, $5,"
@@ -255,7 +242,7 @@ static int change(PGconn *c, const operator_id *op, const char *action, const ch
     const char *p[2] = {name, arg};
     if (pg_exec_ok(c, "begin", err, errlen) != 0)
         return -1;
-    PGresult *r = query(c, sql, arg ? 2 : 1, p, err, errlen);
+    PGresult *r = pg_query(c, sql, arg ? 2 : 1, p, err, errlen);
     if (r && PQntuples(r) == 0) {
         PQclear(r);
         char clean[64];
@@ -296,7 +283,7 @@ int digest_slot_ms(PGconn *c, const char *kind, const char *at, int weekday, con
     snprintf(t, sizeof t, "%" PRId64, t_ms);
     snprintf(w, sizeof w, "%d", which);
     const char *p[6] = {kind, at, wd, tz, t, w};
-    PGresult *r = query(c,
+    PGresult *r = pg_query(c,
                         "select (extract(epoch from digest_slot($1, $2::time,"
                         " nullif($3, '0')::smallint, $4, to_timestamp($5::bigint / 1000.0),"
                         " $6::int)) * 1000)::bigint",

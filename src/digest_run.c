@@ -36,18 +36,6 @@ typedef struct run_def {
     char label[96];
 } run_def;
 
-static PGresult *query(PGconn *c, const char *sql, int n, const char *const *p, char *err,
-                       size_t errlen)
-{
-    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-        return r;
-    pg_error_copy(err, errlen, PQresultErrorMessage(r));
-    PQclear(r);
-    return NULL;
-}
-
 static int64_t floor_day(int64_t ms)
 {
     return ms >= 0 ? ms / DAY_MS : -((-ms + DAY_MS - 1) / DAY_MS);
@@ -61,7 +49,7 @@ static int load_def(PGconn *c, const char *name, const char *slot, int64_t now_m
     char now[24];
     snprintf(now, sizeof now, "%" PRId64, now_ms);
     const char *p[3] = {name, slot, now};
-    PGresult *r = query(
+    PGresult *r = pg_query(
         c,
         "with d as (select *, case when kind = 'weekly' or (kind = 'message' and weekday is not"
         " null) then interval '7 days' else interval '1 day' end as len from digests"
@@ -108,7 +96,7 @@ static int load_def(PGconn *c, const char *name, const char *slot, int64_t now_m
 static PGresult *scope_accounts(PGconn *c, const char *name, char *err, size_t errlen)
 {
     const char *p[1] = {name};
-    return query(c,
+    return pg_query(c,
                  "select a.id, a.name from accounts a, digests d where d.name = $1 and"
                  " ((cardinality(d.accounts) = 0 and a.enabled) or a.id = any(d.accounts))"
                  " order by a.id",
@@ -120,7 +108,7 @@ static int period_metrics(PGconn *c, const run_def *d, const char *account, metr
                           char *err, size_t errlen)
 {
     const char *p[3] = {account, d->start_txt, d->slot_txt};
-    PGresult *r = query(c,
+    PGresult *r = pg_query(c,
                         "select (extract(epoch from close_time) * 1000)::bigint,"
                         " profit + swap + commission from closed_trades where account_id = $1"
                         " and close_time >= $2::timestamptz and close_time < $3::timestamptz"
@@ -136,7 +124,7 @@ static int period_metrics(PGconn *c, const run_def *d, const char *account, metr
         PQclear(r);
         return -1;
     }
-    PGresult *b = query(c,
+    PGresult *b = pg_query(c,
                         "select coalesce(sum(profit + swap + commission), 0)::float8::text"
                         " from closed_trades where account_id = $1 and close_time < $2::timestamptz",
                         2, p, err, errlen);
@@ -315,7 +303,7 @@ static int post_one(PGconn *c, const run_def *d, const char *dests, const char *
     const char *p[6] = {account ? account : "",
                         strcmp(d->kind, "message") ? "digest" : "digest.message",
                         level, t[0] ? t : d->name, b, dests};
-    PGresult *r = query(c, SQL_POST, 6, p, err, errlen);
+    PGresult *r = pg_query(c, SQL_POST, 6, p, err, errlen);
     free(b);
     if (!r)
         return -1;
@@ -382,7 +370,7 @@ static int post_next(PGconn *c, const config *cfg, int64_t now_ms, int *posted, 
     const char *p[2] = {now, grace};
     if (pg_exec_ok(c, "begin", err, errlen) != 0)
         return -1;
-    PGresult *r = query(c,
+    PGresult *r = pg_query(c,
                         "select r.id, r.digest, r.slot::text, r.manual, (extract(epoch from"
                         " to_timestamp($1::bigint / 1000.0) - r.slot) * 1000)::bigint > $2::bigint"
                         " from digest_runs r where r.status = 'pending' or (r.status = 'failed'"
@@ -450,7 +438,7 @@ int digest_sched_tick(PGconn *c, const config *cfg, int64_t now_ms, int *posted,
 {
     if (posted)
         *posted = 0;
-    PGresult *r = query(c, "select pg_try_advisory_lock(" DIGEST_LOCK_KEY ")", 0, NULL, err,
+    PGresult *r = pg_query(c, "select pg_try_advisory_lock(" DIGEST_LOCK_KEY ")", 0, NULL, err,
                         errlen);
     if (!r)
         return -1;

@@ -21,9 +21,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "civil.h"
 #include "clock.h"
-#include "pg.h"
 #include "metrics_store_int.h"
+#include "pg.h"
 #include "report.h"
 
 #define DAY_MS MS_DAY_MS
@@ -38,30 +39,6 @@ int64_t ms_day_of_ms(int64_t ms)
     return ms >= 0 ? ms / DAY_MS : -((-ms + DAY_MS - 1) / DAY_MS);
 }
 
-/* Howard Hinnant's days_from_civil / civil_from_days. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 int64_t metrics_store_bucket_start(enum perf_period p, int64_t day)
 {
     int64_t y;
@@ -69,7 +46,7 @@ int64_t metrics_store_bucket_start(enum perf_period p, int64_t day)
     switch (p) {
     case PERF_DAY: return day;
     case PERF_WEEK: return day - metrics_weekday(day);
-    case PERF_MONTH: civil_from_days(day, &y, &m, &d); return days_from_civil(y, m, 1);
+    case PERF_MONTH: civil_from_day(day, &y, &m, &d); return civil_to_day(y, m, 1);
     default: return METRICS_NO_DATE;
     }
 }
@@ -83,8 +60,8 @@ int64_t ms_bucket_end(int p, int64_t start)
     case PERF_DAY: return start + 1;
     case PERF_WEEK: return start + 7;
     case PERF_MONTH:
-        civil_from_days(start, &y, &m, &d);
-        return m == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, m + 1, 1);
+        civil_from_day(start, &y, &m, &d);
+        return m == 12 ? civil_to_day(y + 1, 1, 1) : civil_to_day(y, m + 1, 1);
     default: return METRICS_NO_DATE;
     }
 }

@@ -264,18 +264,6 @@ int notify_enqueue(PGconn *c, const config *cfg, const notify_msg *msg, char *er
 
 /* ---- the notifier's end ---- */
 
-static PGresult *q(PGconn *pg, const char *sql, int np, const char *const *p, char *err,
-                   size_t errlen)
-{
-    PGresult *r = PQexecParams(pg, sql, np, NULL, p, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-        return r;
-    pg_error_copy(err, errlen, PQresultErrorMessage(r));
-    PQclear(r);
-    return NULL;
-}
-
 static const char *SQL_DESTINATION =
     "select coalesce(chat_id, ''), coalesce(chat_id_from, ''), disabled_at is not null,"
     " coalesce(disabled_reason, ''), case when next_send_at <= clock_timestamp() then 0"
@@ -326,7 +314,7 @@ int notify_queue_claim(PGconn *pg, enum notify_kind k, const char *instance, con
     if (pg_exec_ok(pg, "begin", err, errlen) != 0)
         return -1;
     /* The destination's row, locked: every instance shares its rate limit. */
-    if (!(d = q(pg, SQL_DESTINATION, 1, p, err, errlen)) || PQntuples(d) != 1) {
+    if (!(d = pg_query(pg, SQL_DESTINATION, 1, p, err, errlen)) || PQntuples(d) != 1) {
         if (d)
             snprintf(err, errlen, "notify_destinations has no row %s (run tradeops migrate)", name);
         goto out;
@@ -337,7 +325,7 @@ int notify_queue_claim(PGconn *pg, enum notify_kind k, const char *instance, con
     st->wait_ms = strtoll(PQgetvalue(d, 0, 4), NULL, 10);
     if (st->disabled || st->wait_ms > 0)
         goto out;
-    if (!(r = q(pg, SQL_CLAIM, 2, p, err, errlen))) {
+    if (!(r = pg_query(pg, SQL_CLAIM, 2, p, err, errlen))) {
         rc = -1;
         goto out;
     }
@@ -348,7 +336,7 @@ int notify_queue_claim(PGconn *pg, enum notify_kind k, const char *instance, con
         snprintf(interval, sizeof interval, "%d",
                  k == NOTIFY_TELEGRAM ? notify_chat_interval_ms(c->chat) : NOTIFY_MIN_INTERVAL_MS);
         const char *p2[2] = {name, interval};
-        PGresult *u = q(pg, SQL_NEXT_SEND, 2, p2, err, errlen);
+        PGresult *u = pg_query(pg, SQL_NEXT_SEND, 2, p2, err, errlen);
         rc = u ? 1 : -1;
         PQclear(u);
     }
@@ -396,8 +384,8 @@ int notify_queue_finish(PGconn *pg, const notify_claim *c, const char *instance,
     const char *p[7] = {
         c->id, o == NOTIFY_OUT_SENT ? st : instance, how[o], wait, st, reason ? reason : "", max};
     /* A delivery is recorded even if the claim was rescued meanwhile. */
-    PGresult *r = o == NOTIFY_OUT_SENT ? q(pg, SQL_SENT, 2, p, err, errlen)
-                                       : q(pg, SQL_FAILED, 7, p, err, errlen);
+    PGresult *r = o == NOTIFY_OUT_SENT ? pg_query(pg, SQL_SENT, 2, p, err, errlen)
+                                       : pg_query(pg, SQL_FAILED, 7, p, err, errlen);
     if (!r)
         return -1;
     *dead = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "dead") == 0;
@@ -411,7 +399,7 @@ int notify_queue_rate_limit(PGconn *pg, enum notify_kind k, int64_t wait_ms, cha
     char wait[24];
     snprintf(wait, sizeof wait, "%lld", (long long)wait_ms);
     const char *p[2] = {notify_kind_name(k), wait};
-    PGresult *r = q(pg,
+    PGresult *r = pg_query(pg,
                     "update notify_destinations set next_send_at = greatest(next_send_at,"
                     " clock_timestamp() + $2::bigint * interval '1 ms'), updated_at = now()"
                     " where name = $1",
@@ -439,7 +427,7 @@ int notify_queue_disable(PGconn *pg, const notify_claim *c, const char *reason,
     char st[16];
     snprintf(st, sizeof st, "%ld", status);
     const char *p[5] = {notify_kind_name(c->kind), reason, fingerprint, st, c->id};
-    PGresult *r = q(pg, SQL_DISABLE, 5, p, err, errlen);
+    PGresult *r = pg_query(pg, SQL_DISABLE, 5, p, err, errlen);
     if (!r)
         return -1;
     *skipped = atol(PQgetvalue(r, 0, 0));
@@ -451,7 +439,7 @@ int notify_queue_migrate(PGconn *pg, const char *new_chat, const char *from_chat
                          size_t errlen)
 {
     const char *p[2] = {new_chat, from_chat};
-    PGresult *r = q(pg,
+    PGresult *r = pg_query(pg,
                     "update notify_destinations set chat_id = $1, chat_id_from = $2,"
                     " updated_at = now() where name = 'telegram'",
                     2, p, err, errlen);
@@ -474,7 +462,7 @@ int notify_queue_rescue(PGconn *pg, int max_attempts, int64_t older_than_ms, int
     snprintf(max, sizeof max, "%d", max_attempts);
     snprintf(older, sizeof older, "%lld", (long long)older_than_ms);
     const char *p[2] = {max, older};
-    PGresult *r = q(pg, SQL_RESCUE, 2, p, err, errlen);
+    PGresult *r = pg_query(pg, SQL_RESCUE, 2, p, err, errlen);
     if (!r)
         return -1;
     *rescued = PQntuples(r);
@@ -486,7 +474,7 @@ int notify_queue_reenable(PGconn *pg, enum notify_kind k, const char *fingerprin
                           char *err, size_t errlen)
 {
     const char *p[2] = {notify_kind_name(k), fingerprint};
-    PGresult *r = q(pg,
+    PGresult *r = pg_query(pg,
                     "update notify_destinations set disabled_at = null, disabled_reason = null,"
                     " disabled_config = null, updated_at = now() where name = $1"
                     " and disabled_at is not null and disabled_config is distinct from $2"

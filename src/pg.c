@@ -61,20 +61,27 @@ int pg_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
     return ok ? 0 : -1;
 }
 
-int pg_exec_params_ok(PGconn *c, const char *sql, int n, const char *const *params, char *err,
-                      size_t errlen)
+PGresult *pg_query(PGconn *c, const char *sql, int n, const char *const *params, char *err,
+                   size_t errlen)
 {
     double t0 = clock_mono_us();
     PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
     sysm_observe_ms(SYSM_PG_MS, (clock_mono_us() - t0) / 1000.0);
     ExecStatusType st = PQresultStatus(r);
-    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (!ok)
-        sysm_count_error();
-    if (!ok)
-        pg_error_copy(err, errlen, PQresultErrorMessage(r));
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    sysm_count_error();
+    pg_error_copy(err, errlen, PQresultErrorMessage(r));
     PQclear(r);
-    return ok ? 0 : -1;
+    return NULL;
+}
+
+int pg_exec_params_ok(PGconn *c, const char *sql, int n, const char *const *params, char *err,
+                      size_t errlen)
+{
+    PGresult *r = pg_query(c, sql, n, params, err, errlen);
+    PQclear(r);
+    return r ? 0 : -1;
 }
 
 int pg_ensure(PGconn **c, const char *conninfo, char *err, size_t errlen)

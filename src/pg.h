@@ -24,6 +24,12 @@ int pg_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen);
 int pg_exec_params_ok(PGconn *c, const char *sql, int n, const char *const *params, char *err,
                       size_t errlen);
 
+/* Runs a parameterised statement (text parameters and results): the
+ * result when it succeeded (rows or none; the caller PQclears it), NULL
+ * with err when it failed. Timed and counted as the system metrics say. */
+PGresult *pg_query(PGconn *c, const char *sql, int n, const char *const *params, char *err,
+                   size_t errlen);
+
 /* Copies PQerrorMessage/PQresultErrorMessage without the trailing newline. */
 void pg_error_copy(char *dst, size_t dstlen, const char *msg);
 

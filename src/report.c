@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "civil.h"
 #include "fmt.h"
 
 #define NDIMS 3
@@ -233,14 +234,10 @@ void report_format_date(int64_t day, char *buf, size_t cap)
         snprintf(buf, cap, "%s", "");
         return;
     }
-    /* Hinnant's civil_from_days. */
-    int64_t z = day + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = yoe + era * 400 + (m <= 2);
-    snprintf(buf, cap, "%04lld-%02lld-%02lld", (long long)y, (long long)m, (long long)d);
+    int64_t y;
+    int m, d;
+    civil_from_day(day, &y, &m, &d);
+    snprintf(buf, cap, "%04lld-%02d-%02d", (long long)y, m, d);
 }
 
 void report_format_value(const metrics_result *m, const report_key *k, char *buf, size_t cap)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "civil.h"
 #include "report.h"
 
 #define NCOLS 5
@@ -82,18 +83,6 @@ static bool leap(int y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static int terr(char *err, size_t errlen, const char *what)
 {
     snprintf(err, errlen, "%s", what);
@@ -150,7 +139,7 @@ int report_parse_time(const char *s, int64_t *ms, char *err, size_t errlen)
     }
     if (*p)
         return terr(err, errlen, "unexpected text after the time");
-    int64_t secs = days_from_civil(y, mo, d) * S_PER_DAY + h * 3600LL + mi * 60LL + sec - off_s;
+    int64_t secs = civil_to_day(y, mo, d) * S_PER_DAY + h * 3600LL + mi * 60LL + sec - off_s;
     *ms = secs * MS_PER_S + frac_ms;
     return 0;
 }

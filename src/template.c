@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "civil.h"
 #include "fmt.h"
 #include "metrics.h"
 #include "sanitize.h"
@@ -388,17 +389,10 @@ static bool day_text(int64_t day, char *buf, size_t cap)
     }
     if (day < DAY_MIN || day > DAY_MAX)
         return false;
-    /* Howard Hinnant's civil_from_days. */
-    int64_t z = day + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = yoe + era * 400 + (m <= 2);
-    snprintf(buf, cap, "%04lld-%02lld-%02lld", (long long)y, (long long)m, (long long)d);
+    int64_t y;
+    int m, d;
+    civil_from_day(day, &y, &m, &d);
+    snprintf(buf, cap, "%04lld-%02d-%02d", (long long)y, m, d);
     return true;
 }
 
