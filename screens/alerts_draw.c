@@ -35,19 +35,6 @@ static int64_t next_second(int64_t now_ms)
     return (now_ms / ALERTS_MS_PER_SECOND + 1) * ALERTS_MS_PER_SECOND;
 }
 
-static void put(WINDOW *w, int y, int *x, int right, const char *text, attr_t a)
-{
-    if (*x < right)
-        *x += draw_text(w, y, *x, right - *x, text, a, DRAW_LEFT);
-}
-
-static void put_sep(WINDOW *w, int y, int *x, int right)
-{
-    char sep[16];
-    snprintf(sep, sizeof sep, " %s ", draw_glyphs()->bullet);
-    put(w, y, x, right, sep, theme_attr(ROLE_DIM));
-}
-
 int64_t alerts_scr_next_tick(const alerts_state *s)
 {
     if (!s->set)
@@ -96,7 +83,7 @@ static void guard_line(const alerts_state *s, WINDOW *w, int y, int x, int width
     draw_blank(w, y, x, width, theme_attr(ROLE_NORMAL));
     char buf[TEXT_MAX];
     if (!s->set) {
-        put(w, y, &cx, right, "waiting for the first load of alerts and guards",
+        draw_put(w, y, &cx, right, "waiting for the first load of alerts and guards",
             theme_attr(ROLE_WARN));
         return;
     }
@@ -108,34 +95,34 @@ static void guard_line(const alerts_state *s, WINDOW *w, int y, int x, int width
             snprintf(buf, sizeof buf, " AUTO-CLOSE IN %" PRId64 "s: %s ", left, g->account);
         else
             snprintf(buf, sizeof buf, " AUTO-CLOSE DUE: %s ", g->account);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_FLASH_DOWN) | A_BOLD);
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_FLASH_DOWN) | A_BOLD);
         if (!s->readonly)
-            put(w, y, &cx, right, "  x abort  C close now", theme_attr(ROLE_BAD) | A_BOLD);
+            draw_put(w, y, &cx, right, "  x abort  C close now", theme_attr(ROLE_BAD) | A_BOLD);
         if (n_cd > 1) {
             snprintf(buf, sizeof buf, "  (+%zu more counting down)", n_cd - 1);
-            put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
+            draw_put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
         }
         if (g->why[0]) {
-            put_sep(w, y, &cx, right);
-            put(w, y, &cx, right, g->why, theme_attr(ROLE_NORMAL));
+            draw_put_sep(w, y, &cx, right);
+            draw_put(w, y, &cx, right, g->why, theme_attr(ROLE_NORMAL));
         }
         return;
     }
     if (!s->set->n_guards) {
-        put(w, y, &cx, right, "guards: none has reported yet", theme_attr(ROLE_DIM));
+        draw_put(w, y, &cx, right, "guards: none has reported yet", theme_attr(ROLE_DIM));
         return;
     }
     if (!s->n_gshown) {
         snprintf(buf, sizeof buf, "all %zu guard%s ok", s->set->n_guards,
                  s->set->n_guards == 1 ? "" : "s");
-        put(w, y, &cx, right, buf, theme_attr(ROLE_GOOD) | A_BOLD);
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_GOOD) | A_BOLD);
         return;
     }
     snprintf(buf, sizeof buf, "Guards: %zu of %zu not ok", s->n_gshown, s->set->n_guards);
-    put(w, y, &cx, right, buf,
+    draw_put(w, y, &cx, right, buf,
         theme_attr(s->focus == ALERTS_PANE_GUARDS ? ROLE_TITLE : ROLE_NORMAL) | A_BOLD);
     if (s->focus != ALERTS_PANE_GUARDS)
-        put(w, y, &cx, right, "  (Tab: select a guard)", theme_attr(ROLE_DIM));
+        draw_put(w, y, &cx, right, "  (Tab: select a guard)", theme_attr(ROLE_DIM));
 }
 
 /* Lines the guard panel takes: one when nothing is wrong, else the line,
@@ -161,30 +148,30 @@ static void alerts_title(const alerts_state *s, WINDOW *w, int y, int x, int wid
     const alert_set *set = s->set;
     bool focus = s->focus == ALERTS_PANE_ALERTS;
     if (!set) {
-        put(w, y, &cx, right, "Alerts", theme_attr(focus ? ROLE_TITLE : ROLE_NORMAL) | A_BOLD);
+        draw_put(w, y, &cx, right, "Alerts", theme_attr(focus ? ROLE_TITLE : ROLE_NORMAL) | A_BOLD);
         return;
     }
     size_t acked = set->n_active > set->n_open ? set->n_active - set->n_open : 0;
     snprintf(buf, sizeof buf, "Alerts: %zu open, %zu acknowledged", set->n_open, acked);
-    put(w, y, &cx, right, buf, theme_attr(focus ? ROLE_TITLE : ROLE_NORMAL) | A_BOLD);
+    draw_put(w, y, &cx, right, buf, theme_attr(focus ? ROLE_TITLE : ROLE_NORMAL) | A_BOLD);
     if (set->n_critical) {
-        put_sep(w, y, &cx, right);
+        draw_put_sep(w, y, &cx, right);
         snprintf(buf, sizeof buf, "%zu critical", set->n_critical);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_BAD) | A_BOLD);
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_BAD) | A_BOLD);
     }
-    put_sep(w, y, &cx, right);
+    draw_put_sep(w, y, &cx, right);
     snprintf(buf, sizeof buf, "showing %zu %s", table_count(s->t),
              s->history ? "with history" : "active (h: history)");
-    put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
     if (s->filter[0]) {
-        put_sep(w, y, &cx, right);
+        draw_put_sep(w, y, &cx, right);
         snprintf(buf, sizeof buf, "filter: %s", s->filter);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
     }
     if (set->error[0]) {
-        put_sep(w, y, &cx, right);
+        draw_put_sep(w, y, &cx, right);
         snprintf(buf, sizeof buf, "error: %s", set->error);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
     }
 }
 
@@ -432,15 +419,15 @@ int64_t alerts_scr_draw_detail(alerts_state *s, WINDOW *w, int y, int x, int h, 
         g = alert_set_guard(s->set, s->detail_account);
         snprintf(title, sizeof title, "Guard of %s", s->detail_account);
     }
-    put(w, y, &cx, right, title, theme_attr(ROLE_TITLE) | A_BOLD);
+    draw_put(w, y, &cx, right, title, theme_attr(ROLE_TITLE) | A_BOLD);
     if (r) {
         int role;
         const char *sev = alerts_scr_severity_text(r->severity, &role);
         snprintf(title, sizeof title, "  %s  %s  %s  ", r->kind, r->account,
                  alert_state_name(r->state));
-        put(w, y, &cx, right, "  ", theme_attr(ROLE_NORMAL));
-        put(w, y, &cx, right, sev, theme_attr(role) | A_BOLD);
-        put(w, y, &cx, right, title, theme_attr(ROLE_NORMAL));
+        draw_put(w, y, &cx, right, "  ", theme_attr(ROLE_NORMAL));
+        draw_put(w, y, &cx, right, sev, theme_attr(role) | A_BOLD);
+        draw_put(w, y, &cx, right, title, theme_attr(ROLE_NORMAL));
     }
     if (!r && !g) {
         if (h > 2)

@@ -301,19 +301,6 @@ static const char *audit_filter_text(void *st)
 
 /* ---- drawing ------------------------------------------------------------ */
 
-static void put(WINDOW *w, int y, int *x, int right, const char *text, attr_t a)
-{
-    if (*x < right)
-        *x += draw_text(w, y, *x, right - *x, text, a, DRAW_LEFT);
-}
-
-static void put_sep(WINDOW *w, int y, int *x, int right)
-{
-    char sep[16];
-    snprintf(sep, sizeof sep, " %s ", draw_glyphs()->bullet);
-    put(w, y, x, right, sep, theme_attr(ROLE_DIM));
-}
-
 /* "Audit: showing 3 of 120 · outcome: refused · target: demo-2 · filter: x" */
 static void filters_line(const audit_state *s, WINDOW *w, int y, int x, int width)
 {
@@ -322,17 +309,17 @@ static void filters_line(const audit_state *s, WINDOW *w, int y, int x, int widt
     draw_blank(w, y, x, width, theme_attr(ROLE_NORMAL));
     snprintf(buf, sizeof buf, "Audit: showing %zu of %zu", table_count(s->t),
              s->set ? s->set->n_audit : (size_t)0);
-    put(w, y, &cx, right, buf, theme_attr(ROLE_TITLE) | A_BOLD);
-    put_sep(w, y, &cx, right);
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_TITLE) | A_BOLD);
+    draw_put_sep(w, y, &cx, right);
     snprintf(buf, sizeof buf, "outcome: %s", show_name[s->show]);
-    put(w, y, &cx, right, buf, theme_attr(s->show == SHOW_ALL ? ROLE_NORMAL : ROLE_WARN));
-    put_sep(w, y, &cx, right);
+    draw_put(w, y, &cx, right, buf, theme_attr(s->show == SHOW_ALL ? ROLE_NORMAL : ROLE_WARN));
+    draw_put_sep(w, y, &cx, right);
     snprintf(buf, sizeof buf, "target: %s", s->target[0] ? s->target : "all");
-    put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
     if (table_filter(s->t)[0]) {
-        put_sep(w, y, &cx, right);
+        draw_put_sep(w, y, &cx, right);
         snprintf(buf, sizeof buf, "filter: %s", table_filter(s->t));
-        put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
     }
 }
 
@@ -343,20 +330,20 @@ static void loaded_line(const audit_state *s, WINDOW *w, int y, int x, int width
     char buf[TEXT_MAX], t[32];
     draw_blank(w, y, x, width, theme_attr(ROLE_NORMAL));
     if (!s->set || !s->set->loaded_ms) {
-        put(w, y, &cx, right, "not loaded yet", theme_attr(ROLE_WARN));
+        draw_put(w, y, &cx, right, "not loaded yet", theme_attr(ROLE_WARN));
     } else {
         fmt_time_utc(s->set->loaded_ms, TIME_WIDTH, t, sizeof t);
         snprintf(buf, sizeof buf, "loaded %s UTC", t);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
-        put_sep(w, y, &cx, right);
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+        draw_put_sep(w, y, &cx, right);
         snprintf(buf, sizeof buf, "showing the latest %zu records; `tradeops audit` for older",
                  s->set->n_audit);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_DIM));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_DIM));
     }
     if (s->set && s->set->error[0]) {
-        put_sep(w, y, &cx, right);
+        draw_put_sep(w, y, &cx, right);
         snprintf(buf, sizeof buf, "error: %s", s->set->error);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
     }
 }
 

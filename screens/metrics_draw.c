@@ -28,19 +28,6 @@
 #define SYS_VALUE_W 16
 #define MS_PER_DAY 86400000LL
 
-static void put(WINDOW *w, int y, int *x, int right, const char *text, attr_t a)
-{
-    if (*x < right)
-        *x += draw_text(w, y, *x, right - *x, text, a, DRAW_LEFT);
-}
-
-static void put_sep(WINDOW *w, int y, int *x, int right)
-{
-    char sep[16];
-    snprintf(sep, sizeof sep, " %s ", draw_glyphs()->bullet);
-    put(w, y, x, right, sep, theme_attr(ROLE_DIM));
-}
-
 static const char *ellipsis_text(const char *word, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s%s", word, draw_utf8() ? "\xe2\x80\xa6" : "...");
@@ -55,22 +42,22 @@ static void header(const metrics_scr *s, WINDOW *w, int y, int x, int width)
     draw_blank(w, y, x, width, theme_attr(ROLE_NORMAL));
     metrics_scr_period_text(s, period, sizeof period);
     snprintf(buf, sizeof buf, "%s", metrics_scr_scope_plural(s->want.scope));
-    put(w, y, &cx, right, buf, theme_attr(ROLE_TITLE) | A_BOLD);
-    put_sep(w, y, &cx, right);
-    put(w, y, &cx, right, period, theme_attr(ROLE_TITLE) | A_BOLD);
-    put_sep(w, y, &cx, right);
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_TITLE) | A_BOLD);
+    draw_put_sep(w, y, &cx, right);
+    draw_put(w, y, &cx, right, period, theme_attr(ROLE_TITLE) | A_BOLD);
+    draw_put_sep(w, y, &cx, right);
     if (!metrics_scr_rows_ready(s)) {
-        put(w, y, &cx, right, ellipsis_text("loading", buf, sizeof buf),
+        draw_put(w, y, &cx, right, ellipsis_text("loading", buf, sizeof buf),
             theme_attr(ROLE_WARN) | A_BOLD);
     } else {
         snprintf(buf, sizeof buf, "%zu %s", s->set->n_rows,
                  s->set->n_rows == 1 ? "scope" : "scopes");
-        put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
     }
     if (s->set && s->set->error[0]) {
-        put_sep(w, y, &cx, right);
+        draw_put_sep(w, y, &cx, right);
         snprintf(buf, sizeof buf, "error: %s", s->set->error);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
     }
 }
 
@@ -101,18 +88,18 @@ static void curve_title(const metrics_scr *s, const perf_row *r, WINDOW *w, int 
     draw_blank(w, y, x, width, theme_attr(ROLE_NORMAL));
     attr_t ta = theme_attr(s->focus == MP_CURVE ? ROLE_TITLE : ROLE_NORMAL) | A_BOLD;
     if (!r) {
-        put(w, y, &cx, right, "Equity", ta);
+        draw_put(w, y, &cx, right, "Equity", ta);
         return;
     }
     metrics_scr_scope_text(r, scope, sizeof scope);
     snprintf(buf, sizeof buf, "Equity %s", scope);
-    put(w, y, &cx, right, buf, ta);
+    draw_put(w, y, &cx, right, buf, ta);
     const metrics_result *m = &r->m;
     char dd[32], peak[16], valley[16], rec[16];
     metrics_scr_num(m->max_drawdown, 1, true, dd, sizeof dd);
     metrics_scr_day(m->max_drawdown_peak_date, peak, sizeof peak);
     metrics_scr_day(m->max_drawdown_valley_date, valley, sizeof valley);
-    put_sep(w, y, &cx, right);
+    draw_put_sep(w, y, &cx, right);
     if (m->max_drawdown_peak_date == METRICS_NO_DATE)
         snprintf(buf, sizeof buf, "max DD %s", dd);
     else if (m->max_drawdown_recovery_date == METRICS_NO_DATE)
@@ -121,7 +108,7 @@ static void curve_title(const metrics_scr *s, const perf_row *r, WINDOW *w, int 
         metrics_scr_day(m->max_drawdown_recovery_date, rec, sizeof rec);
         snprintf(buf, sizeof buf, "max DD %s %s..%s, recovered %s", dd, peak, valley, rec);
     }
-    put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
 }
 
 /* The drawdowns worth shading: underwater stretches of the curve (equity
@@ -276,12 +263,12 @@ static void sys_pane(const metrics_scr *s, WINDOW *w, int y, int x, int h, int w
     for (int i = 0; i < h; i++)
         draw_blank(w, y + i, x, width, theme_attr(ROLE_NORMAL));
     attr_t ta = theme_attr(s->focus == MP_SYSTEM ? ROLE_TITLE : ROLE_NORMAL) | A_BOLD;
-    put(w, y, &cx, right, "System (p50/p95/p99)", ta);
+    draw_put(w, y, &cx, right, "System (p50/p95/p99)", ta);
     const sys_set *sys = s->sys;
     if (sys && sys->sampled_ms > 0) {
         fmt_age(s->now_ms > sys->sampled_ms ? s->now_ms - sys->sampled_ms : 0, age, sizeof age);
         snprintf(buf, sizeof buf, " %s ago", age);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_DIM));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_DIM));
     }
     int row = y + 1, end = y + h;
     if (sys && sys->error[0] && row < end) {

@@ -30,19 +30,6 @@ static int64_t next_second(int64_t now_ms)
 }
 
 /* Draws text at (y, *x) within right and moves *x past it. */
-static void put(WINDOW *w, int y, int *x, int right, const char *text, attr_t a)
-{
-    if (*x < right)
-        *x += draw_text(w, y, *x, right - *x, text, a, DRAW_LEFT);
-}
-
-static void put_sep(WINDOW *w, int y, int *x, int right)
-{
-    char sep[16];
-    snprintf(sep, sizeof sep, " %s ", draw_glyphs()->bullet);
-    put(w, y, x, right, sep, theme_attr(ROLE_DIM));
-}
-
 /* "open 5: missing 2  unexpected 1  volume 1  SL 1" */
 static void counts_line(const recon_state *s, WINDOW *w, int y, int x, int width)
 {
@@ -52,24 +39,24 @@ static void counts_line(const recon_state *s, WINDOW *w, int y, int x, int width
     /* Without a finished pass, "no discrepancy" would be a claim nobody
      * checked. */
     if (!set || !set->last_pass_ms) {
-        put(w, y, &cx, right, "reconciliation: the reconciler has not finished a pass yet",
+        draw_put(w, y, &cx, right, "reconciliation: the reconciler has not finished a pass yet",
             theme_attr(ROLE_WARN));
         return;
     }
     char buf[TEXT_MAX];
     if (!set->n_open) {
-        put(w, y, &cx, right, "open 0: no discrepancy", theme_attr(ROLE_GOOD) | A_BOLD);
+        draw_put(w, y, &cx, right, "open 0: no discrepancy", theme_attr(ROLE_GOOD) | A_BOLD);
         return;
     }
     snprintf(buf, sizeof buf, "open %zu:", set->n_open);
-    put(w, y, &cx, right, buf, theme_attr(ROLE_BAD) | A_BOLD);
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_BAD) | A_BOLD);
     bool first = true;
     for (int k = 0; k < RECON_KIND_COUNT; k++) {
         if (!set->open_by_kind[k])
             continue;
         snprintf(buf, sizeof buf, "%s%s %zu", first ? " " : "  ",
                  recon_kind_label((enum recon_kind)k), set->open_by_kind[k]);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
         first = false;
     }
 }
@@ -82,25 +69,25 @@ static void health_line(const recon_state *s, WINDOW *w, int y, int x, int width
     const recon_set *set = s->set;
     char buf[TEXT_MAX], age[32];
     if (!set || !set->last_pass_ms) {
-        put(w, y, &cx, right, "reconciler: no pass yet", theme_attr(ROLE_DIM));
+        draw_put(w, y, &cx, right, "reconciler: no pass yet", theme_attr(ROLE_DIM));
     } else {
         fmt_age(s->now_ms > set->last_pass_ms ? s->now_ms - set->last_pass_ms : 0, age, sizeof age);
         snprintf(buf, sizeof buf, "reconciler: last pass %s ago", age);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
-        put_sep(w, y, &cx, right);
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+        draw_put_sep(w, y, &cx, right);
         snprintf(buf, sizeof buf, "%zu account%s checked", set->accounts_checked,
                  set->accounts_checked == 1 ? "" : "s");
-        put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
         if (set->accounts_skipped_stale) {
-            put_sep(w, y, &cx, right);
+            draw_put_sep(w, y, &cx, right);
             snprintf(buf, sizeof buf, "%zu skipped (stale data)", set->accounts_skipped_stale);
-            put(w, y, &cx, right, buf, theme_attr(ROLE_WARN));
+            draw_put(w, y, &cx, right, buf, theme_attr(ROLE_WARN));
         }
     }
     if (set && set->error[0]) {
-        put_sep(w, y, &cx, right);
+        draw_put_sep(w, y, &cx, right);
         snprintf(buf, sizeof buf, "error: %s", set->error);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
     }
 }
 
@@ -112,21 +99,21 @@ static void filters_line(const recon_state *s, WINDOW *w, int y, int x, int widt
     char buf[TEXT_MAX];
     snprintf(buf, sizeof buf, "showing %zu of %zu", table_count(s->t),
              s->set ? s->set->n_rows : (size_t)0);
-    put(w, y, &cx, right, buf, theme_attr(ROLE_TITLE) | A_BOLD);
-    put_sep(w, y, &cx, right);
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_TITLE) | A_BOLD);
+    draw_put_sep(w, y, &cx, right);
     snprintf(buf, sizeof buf, "state: %s", recon_show_name(s->show));
-    put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
-    put_sep(w, y, &cx, right);
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+    draw_put_sep(w, y, &cx, right);
     snprintf(buf, sizeof buf, "kind: %s",
              s->kind == RECON_KIND_ALL ? "all" : recon_kind_label((enum recon_kind)s->kind));
-    put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
-    put_sep(w, y, &cx, right);
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+    draw_put_sep(w, y, &cx, right);
     snprintf(buf, sizeof buf, "account: %s", s->account[0] ? s->account : "all");
-    put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
     if (table_filter(s->t)[0]) {
-        put_sep(w, y, &cx, right);
+        draw_put_sep(w, y, &cx, right);
         snprintf(buf, sizeof buf, "filter: %s", table_filter(s->t));
-        put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
     }
 }
 
@@ -219,16 +206,16 @@ static void detail_title(const recon_state *s, const recon_row *r, WINDOW *w, in
     int cx = x, right = x + width;
     char buf[TEXT_MAX];
     snprintf(buf, sizeof buf, "Recon #%" PRId64, s->detail_id);
-    put(w, y, &cx, right, buf, theme_attr(ROLE_TITLE) | A_BOLD);
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_TITLE) | A_BOLD);
     if (!r)
         return;
     snprintf(buf, sizeof buf, "  %s  position %s  %s  ", r->account, r->position, r->symbol);
-    put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
-    put(w, y, &cx, right, recon_kind_label(r->kind), theme_attr(ROLE_BAD) | A_BOLD);
-    put(w, y, &cx, right, "  ", theme_attr(ROLE_NORMAL));
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+    draw_put(w, y, &cx, right, recon_kind_label(r->kind), theme_attr(ROLE_BAD) | A_BOLD);
+    draw_put(w, y, &cx, right, "  ", theme_attr(ROLE_NORMAL));
     int role;
     recon_state_text(r, buf, sizeof buf, &role);
-    put(w, y, &cx, right, buf, theme_attr(role) | A_BOLD);
+    draw_put(w, y, &cx, right, buf, theme_attr(role) | A_BOLD);
 }
 
 int64_t recon_draw_detail(recon_state *s, WINDOW *w, int y, int x, int h, int width)

@@ -33,19 +33,6 @@ static int64_t next_second(int64_t now_ms)
     return (now_ms / MS_PER_SECOND + 1) * MS_PER_SECOND;
 }
 
-static void put(WINDOW *w, int y, int *x, int right, const char *text, attr_t a)
-{
-    if (*x < right)
-        *x += draw_text(w, y, *x, right - *x, text, a, DRAW_LEFT);
-}
-
-static void put_sep(WINDOW *w, int y, int *x, int right)
-{
-    char sep[16];
-    snprintf(sep, sizeof sep, " %s ", draw_glyphs()->bullet);
-    put(w, y, x, right, sep, theme_attr(ROLE_DIM));
-}
-
 static int64_t ago(const sync_scr *s, int64_t at_ms)
 {
     return at_ms > 0 ? (s->now_ms > at_ms ? s->now_ms - at_ms : 0) : INT64_MAX;
@@ -60,13 +47,13 @@ static void counts_line(const sync_scr *s, WINDOW *w, int y, int x, int width)
     draw_blank(w, y, x, width, theme_attr(ROLE_NORMAL));
     const sync_set *set = s->set;
     if (!set) {
-        put(w, y, &cx, right, "Journal sync: waiting for the first load of the queue",
+        draw_put(w, y, &cx, right, "Journal sync: waiting for the first load of the queue",
             theme_attr(ROLE_WARN));
         return;
     }
     static const enum sync_state order[] = {SYNC_RETRYABLE, SYNC_DEAD,      SYNC_RUNNING,
                                             SYNC_AVAILABLE, SYNC_COMPLETED, SYNC_CANCELLED};
-    put(w, y, &cx, right, "Jobs:", theme_attr(ROLE_TITLE) | A_BOLD);
+    draw_put(w, y, &cx, right, "Jobs:", theme_attr(ROLE_TITLE) | A_BOLD);
     char buf[TEXT_MAX];
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         enum sync_state st = order[i];
@@ -77,11 +64,11 @@ static void counts_line(const sync_scr *s, WINDOW *w, int y, int x, int width)
         else if (n && st == SYNC_RETRYABLE)
             role = ROLE_WARN;
         if (i)
-            put_sep(w, y, &cx, right);
+            draw_put_sep(w, y, &cx, right);
         else
-            put(w, y, &cx, right, " ", theme_attr(ROLE_NORMAL));
+            draw_put(w, y, &cx, right, " ", theme_attr(ROLE_NORMAL));
         snprintf(buf, sizeof buf, "%" PRId64 " %s", n, sync_state_name(st));
-        put(w, y, &cx, right, buf, theme_attr(role) | (role != ROLE_NORMAL ? A_BOLD : 0));
+        draw_put(w, y, &cx, right, buf, theme_attr(role) | (role != ROLE_NORMAL ? A_BOLD : 0));
     }
 }
 
@@ -101,17 +88,17 @@ static void rates_line(const sync_scr *s, WINDOW *w, int y, int x, int width)
     int role = isnan(set->success_rate) || set->success_rate >= 0.99 ? ROLE_NORMAL
                : set->success_rate >= 0.9                            ? ROLE_WARN
                                                                      : ROLE_BAD;
-    put(w, y, &cx, right, buf, theme_attr(role));
-    put_sep(w, y, &cx, right);
+    draw_put(w, y, &cx, right, buf, theme_attr(role));
+    draw_put_sep(w, y, &cx, right);
     fmt_latency(set->latency.p50, a, sizeof a);
     fmt_latency(set->latency.p95, b, sizeof b);
     snprintf(buf, sizeof buf, "close%ssynced p50 %s p95 %s", draw_utf8() ? "\xe2\x86\x92" : "->",
              a, b);
-    put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
-    put_sep(w, y, &cx, right);
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+    draw_put_sep(w, y, &cx, right);
     snprintf(buf, sizeof buf, "SLA breaches: %" PRId64 " live, %" PRId64 " in 24h",
              set->breached_live, set->breached_24h);
-    put(w, y, &cx, right, buf,
+    draw_put(w, y, &cx, right, buf,
         theme_attr(set->breached_live ? ROLE_BAD : set->breached_24h ? ROLE_WARN : ROLE_NORMAL));
 }
 
@@ -143,25 +130,25 @@ static void provider_line(const sync_scr *s, enum sync_provider p, WINDOW *w, in
     draw_blank(w, y, x, width, theme_attr(ROLE_NORMAL));
     char buf[TEXT_MAX], age[32];
     snprintf(buf, sizeof buf, "%-9s ", sync_provider_name(p));
-    put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL) | A_BOLD);
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL) | A_BOLD);
     const char *word = health_word(h, &role);
     snprintf(buf, sizeof buf, "%-7s", word);
-    put(w, y, &cx, right, buf, theme_attr(role) | A_BOLD);
+    draw_put(w, y, &cx, right, buf, theme_attr(role) | A_BOLD);
     snprintf(buf, sizeof buf, " 1h: %" PRId64 " ok, %" PRId64 " failed", h->ok_1h, h->failed_1h);
-    put(w, y, &cx, right, buf, theme_attr(h->failed_1h ? ROLE_WARN : ROLE_NORMAL));
+    draw_put(w, y, &cx, right, buf, theme_attr(h->failed_1h ? ROLE_WARN : ROLE_NORMAL));
     if (h->dead) {
         snprintf(buf, sizeof buf, ", %" PRId64 " dead", h->dead);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
     }
     if (role == ROLE_BAD) {
         fmt_age(ago(s, h->last_fail_ms), age, sizeof age);
         snprintf(buf, sizeof buf, " %s last failure %s ago: %s", draw_glyphs()->bullet, age,
                  h->last_error);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
     } else if (h->last_ok_ms) {
         fmt_age(ago(s, h->last_ok_ms), age, sizeof age);
         snprintf(buf, sizeof buf, " %s last sent %s ago", draw_glyphs()->bullet, age);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
     }
 }
 
@@ -170,7 +157,7 @@ static void providers_folded(const sync_scr *s, WINDOW *w, int y, int x, int wid
 {
     int cx = x, right = x + width;
     draw_blank(w, y, x, width, theme_attr(ROLE_NORMAL));
-    put(w, y, &cx, right, "Journals:", theme_attr(ROLE_NORMAL) | A_BOLD);
+    draw_put(w, y, &cx, right, "Journals:", theme_attr(ROLE_NORMAL) | A_BOLD);
     bool any = false;
     for (int p = 0; p < SYNC_PROVIDER_COUNT; p++) {
         const sync_provider_health *h = &s->set->providers[p];
@@ -180,16 +167,16 @@ static void providers_folded(const sync_scr *s, WINDOW *w, int y, int x, int wid
         const char *word = health_word(h, &role);
         char buf[TEXT_MAX];
         snprintf(buf, sizeof buf, " %s ", sync_provider_name((enum sync_provider)p));
-        put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
-        put(w, y, &cx, right, word, theme_attr(role) | A_BOLD);
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+        draw_put(w, y, &cx, right, word, theme_attr(role) | A_BOLD);
         if (role == ROLE_BAD && h->last_error[0]) {
             snprintf(buf, sizeof buf, " (%s)", h->last_error);
-            put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
+            draw_put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
         }
         any = true;
     }
     if (!any)
-        put(w, y, &cx, right, " none configured", theme_attr(ROLE_DIM));
+        draw_put(w, y, &cx, right, " none configured", theme_attr(ROLE_DIM));
 }
 
 static int providers_height(const sync_scr *s)
@@ -208,34 +195,34 @@ static void filter_line(const sync_scr *s, WINDOW *w, int y, int x, int width)
     char buf[TEXT_MAX], f[SYNC_FILTER_TEXT];
     sync_scr_filter_text(&s->filter, f, sizeof f);
     snprintf(buf, sizeof buf, "filter: %s", f);
-    put(w, y, &cx, right, buf, theme_attr(ROLE_TITLE) | A_BOLD);
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_TITLE) | A_BOLD);
     bool ready = sync_scr_list_ready(s);
-    put_sep(w, y, &cx, right);
+    draw_put_sep(w, y, &cx, right);
     if (!s->set) {
-        put(w, y, &cx, right, "waiting", theme_attr(ROLE_DIM));
+        draw_put(w, y, &cx, right, "waiting", theme_attr(ROLE_DIM));
     } else if (!ready) {
-        put(w, y, &cx, right, draw_utf8() ? "loading\xe2\x80\xa6" : "loading...",
+        draw_put(w, y, &cx, right, draw_utf8() ? "loading\xe2\x80\xa6" : "loading...",
             theme_attr(ROLE_WARN) | A_BOLD);
     } else {
         snprintf(buf, sizeof buf, "%" PRId64 " matching", s->set->n_matching);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_NORMAL));
     }
     size_t tagged = table_tag_count(s->t);
     if (tagged && !s->bulk) {
-        put_sep(w, y, &cx, right);
+        draw_put_sep(w, y, &cx, right);
         snprintf(buf, sizeof buf, "%zu tagged: r/c/R/D act on them", tagged);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_TAGGED));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_TAGGED));
     }
     if (s->bulk && !s->readonly) {
-        put_sep(w, y, &cx, right);
+        draw_put_sep(w, y, &cx, right);
         snprintf(buf, sizeof buf, " BULK: the next r/c/R/D acts on all %" PRId64 " matching (b: off) ",
                  ready ? s->set->n_matching : 0);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_FLASH_DOWN) | A_BOLD);
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_FLASH_DOWN) | A_BOLD);
     }
     if (s->set && s->set->error[0]) {
-        put_sep(w, y, &cx, right);
+        draw_put_sep(w, y, &cx, right);
         snprintf(buf, sizeof buf, "error: %s", s->set->error);
-        put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
+        draw_put(w, y, &cx, right, buf, theme_attr(ROLE_BAD));
     }
 }
 
@@ -317,13 +304,13 @@ int64_t sync_scr_draw_errors(sync_scr *s, WINDOW *w, int y, int x, int h, int wi
         failed += s->set->groups[i].count;
     snprintf(buf, sizeof buf, "Error analysis: %" PRId64 " failed job%s by error class", failed,
              failed == 1 ? "" : "s");
-    put(w, y, &cx, right, buf, theme_attr(ROLE_TITLE) | A_BOLD);
-    put(w, y, &cx, right, " (retryable and dead, by their last failure)", theme_attr(ROLE_DIM));
+    draw_put(w, y, &cx, right, buf, theme_attr(ROLE_TITLE) | A_BOLD);
+    draw_put(w, y, &cx, right, " (retryable and dead, by their last failure)", theme_attr(ROLE_DIM));
     int top = 1;
     if (h > 3) {
         cx = x;
         draw_blank(w, y + 1, x, width, theme_attr(ROLE_NORMAL));
-        put(w, y + 1, &cx, right,
+        draw_put(w, y + 1, &cx, right,
             "Enter: that class's failed jobs in the table   Esc or e: back   "
             "(auth, rejected, payload, config are permanent: fix, then retry)",
             theme_attr(ROLE_DIM));
@@ -495,7 +482,7 @@ int64_t sync_scr_draw_detail(sync_scr *s, WINDOW *w, int y, int x, int h, int wi
     char title[TEXT_MAX];
     int cx = x, right = x + width;
     snprintf(title, sizeof title, "Sync job #%" PRId64, s->detail_id);
-    put(w, y, &cx, right, title, theme_attr(ROLE_TITLE) | A_BOLD);
+    draw_put(w, y, &cx, right, title, theme_attr(ROLE_TITLE) | A_BOLD);
     if (!r || (d && !d->job.id)) {
         if (h > 2)
             draw_text(w, y + 2, x + 1, width - 1,
@@ -509,7 +496,7 @@ int64_t sync_scr_draw_detail(sync_scr *s, WINDOW *w, int y, int x, int h, int wi
         d = NULL;
     snprintf(title, sizeof title, "  %s  %s  %s", sync_provider_name(r->provider), r->account,
              r->symbol);
-    put(w, y, &cx, right, title, theme_attr(ROLE_NORMAL));
+    draw_put(w, y, &cx, right, title, theme_attr(ROLE_NORMAL));
     int body_y = y + 2, body_h = h - 2;
     if (body_h <= 0)
         return next_second(s->now_ms);

@@ -3,6 +3,7 @@
  */
 #include "draw.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <wchar.h>
 
@@ -206,4 +207,17 @@ void draw_lines_field(draw_lines *k, const char *label, const char *value, attr_
         first = false;
         p += next ? next : strlen(p);
     } while (*p);
+}
+
+void draw_put(WINDOW *w, int y, int *x, int right, const char *text, attr_t a)
+{
+    if (*x < right)
+        *x += draw_text(w, y, *x, right - *x, text, a, DRAW_LEFT);
+}
+
+void draw_put_sep(WINDOW *w, int y, int *x, int right)
+{
+    char sep[16];
+    snprintf(sep, sizeof sep, " %s ", draw_glyphs()->bullet);
+    draw_put(w, y, x, right, sep, theme_attr(ROLE_DIM));
 }

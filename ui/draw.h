@@ -54,6 +54,13 @@ size_t draw_wrap(const char *clean, int width, size_t *next);
  * edge). Returns the number of columns drawn (padding included). */
 int draw_text(WINDOW *w, int y, int x, int width, const char *s, attr_t attr, int flags);
 
+/* Left-aligned text at column *x of row y, cut at column right, and *x
+ * moved past it (nothing when *x is already at right): for a line built
+ * of pieces. */
+void draw_put(WINDOW *w, int y, int *x, int right, const char *text, attr_t a);
+/* The same with a dim " • " separator (the glyph set's bullet). */
+void draw_put_sep(WINDOW *w, int y, int *x, int right);
+
 /* Spaces from (y, x) for n columns, clipped to the window. */
 void draw_blank(WINDOW *w, int y, int x, int n, attr_t attr);
 
