@@ -118,10 +118,11 @@ void metrics_scr_period_text(const metrics_scr *s, char *buf, size_t cap)
 
 void metrics_scr_scope_text(const perf_row *r, char *buf, size_t cap)
 {
-    if (r->scope == PERF_SCOPE_ACCOUNT || !r->key[0])
+    /* A trade without a strategy is stored under the strategy "" (006). */
+    if (r->scope == PERF_SCOPE_ACCOUNT)
         snprintf(buf, cap, "%s", r->account);
     else
-        snprintf(buf, cap, "%s/%s", r->account, r->key);
+        snprintf(buf, cap, "%s/%s", r->account, r->key[0] ? r->key : "(none)");
 }
 
 bool metrics_scr_rows_ready(const metrics_scr *s)

@@ -324,8 +324,11 @@ Test(ui_metrics, period_scope_and_selection_are_requests)
     show(ui, snap_of(make_perf(&old, n - 1), make_sys()));
     cr_expect_not(screen_has("demo-1"), "an answer to another scope is not shown");
 
-    show(ui, snap_of(make_perf(&r, n), make_sys()));
+    perf_set *ps = make_perf(&r, n);
+    ps->rows[2].key[0] = '\0'; /* trades without a strategy (006 stores them under "") */
+    show(ui, snap_of(ps, make_sys()));
     cr_expect(screen_has("demo-1/trend"), "strategy rows");
+    cr_expect(screen_has("/(none)"), "no strategy is named as such, not as the account");
     uint64_t before = model_perf_wanted(the_model, &r);
     cr_expect_eq(before, n, "the first row's curve came with the answer: no new request");
 
