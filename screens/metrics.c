@@ -317,8 +317,17 @@ static int metrics_update(void *st, const screen_env *env)
     s->now_ms = env->now_ms;
     int rc = rebuild(s);
     /* The cursor may have moved to another row with the new data. */
-    if (s->set && s->set->request_no >= s->want_no && !s->need_request)
+    if (s->set && s->set->request_no >= s->want_no && !s->need_request) {
         follow_selection(s, env);
+        /* An answer to the latest request without the cursor row's curve
+         * (the row was not there when the engine answered, or the
+         * database was away): ask once more for this request. */
+        if (metrics_scr_selected(s) && !metrics_scr_curve_row(s) &&
+            s->set->request_no >= s->want_no && s->reasked_no != s->want_no) {
+            s->reasked_no = s->want_no;
+            send_request(s, env, false);
+        }
+    }
     if (metrics_digests_update(s->dg, env) < 0)
         rc = -1;
     return rc;

@@ -49,6 +49,7 @@ typedef struct metrics_scr {
     uint64_t want_no;           /* its request number (0: none sent) */
     uint64_t list_no;           /* the request that changed scope or period */
     bool need_request;          /* entered: ask again at the next chance */
+    uint64_t reasked_no;        /* the request already asked again for a missing curve */
     int focus;                  /* enum metrics_pane */
 
     metrics_digests *dg;
