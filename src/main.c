@@ -48,6 +48,7 @@ static void usage(FILE *out)
             "  account set-guard ID --preset NAME | --max-loss-pct P --mode M [...]\n"
             "                                        drawdown guard rules (admin; --help: flags)\n"
             "  account show-guard ID [--json]        an account's guard rules\n"
+            "  account set-balance ID AMOUNT         the capital its metrics start from (admin)\n"
             "  account set-sync ID PROVIDER [--tag T] [--url URL] [--path FILE] [--format F]\n"
             "        [--multiplier SYMBOL=N]... [--disable|--enable]\n"
             "                                        where its closed trades go (admin; --help)\n"
