@@ -179,17 +179,14 @@ static int emit(const char *output, const char *buf, size_t len)
 static int stale(PGconn *pg, const char *account, bool *out, char *err, size_t errlen)
 {
     const char *p[1] = {account};
-    PGresult *r = PQexecParams(pg,
-                               "select coalesce((select max(id) from closed_trades where"
-                               " account_id = $1), 0) > coalesce((select max(trades_through)"
-                               " from perf_metrics where account_id = $1 and period = 'all'"
-                               " and scope = 'account'), 0)",
-                               1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        pg_error_copy(err, errlen, PQresultErrorMessage(r));
-        PQclear(r);
+    PGresult *r = pg_query(pg,
+                           "select coalesce((select max(id) from closed_trades where"
+                           " account_id = $1), 0) > coalesce((select max(trades_through)"
+                           " from perf_metrics where account_id = $1 and period = 'all'"
+                           " and scope = 'account'), 0)",
+                           1, p, err, errlen);
+    if (!r)
         return -1;
-    }
     *out = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     return 0;
