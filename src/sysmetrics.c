@@ -27,14 +27,10 @@
 
 #define ERR_BUCKETS 60 /* one per second of the last minute */
 
-typedef struct lat_ring {
-    double v[SYSM_WINDOW];
-    size_t next, filled;
-    uint64_t count;
-} lat_ring;
-
+/* The samples since the last take, in latency.h's window (the newest
+ * LATENCY_WINDOW kept; total counts every one). */
 static pthread_mutex_t lat_lock = PTHREAD_MUTEX_INITIALIZER;
-static lat_ring lat_pg, lat_redis;
+static latency_window lat_pg, lat_redis;
 
 static pthread_mutex_t err_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t err_sec[ERR_BUCKETS];
@@ -42,55 +38,35 @@ static uint64_t err_n[ERR_BUCKETS];
 
 static atomic_uint_fast64_t cache_hits, cache_misses;
 
-static lat_ring *ring_of(enum sysmetric m)
+static latency_window *window_of(enum sysmetric m)
 {
     return m == SYSM_PG_MS ? &lat_pg : m == SYSM_REDIS_MS ? &lat_redis : NULL;
 }
 
 void sysm_observe_ms(enum sysmetric m, double ms)
 {
-    lat_ring *r = ring_of(m);
-    if (!r || !isfinite(ms) || ms < 0)
+    latency_window *w = window_of(m);
+    if (!w)
         return;
     pthread_mutex_lock(&lat_lock);
-    r->v[r->next] = ms;
-    r->next = (r->next + 1) % SYSM_WINDOW;
-    if (r->filled < SYSM_WINDOW)
-        r->filled++;
-    r->count++;
+    latency_add(w, ms);
     pthread_mutex_unlock(&lat_lock);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 latency_summary sysm_take_latency(enum sysmetric m)
 {
-    latency_summary s = {NAN, NAN, NAN, 0};
-    lat_ring *r = ring_of(m);
-    if (!r)
-        return s;
-    double *tmp = malloc(SYSM_WINDOW * sizeof *tmp);
+    latency_summary none = {NAN, NAN, NAN, 0};
+    latency_window *w = window_of(m);
+    /* Copied out under the lock, sorted outside it. */
+    latency_window *copy = w ? malloc(sizeof *copy) : NULL;
+    if (!copy)
+        return none;
     pthread_mutex_lock(&lat_lock);
-    size_t n = r->filled;
-    s.count = r->count;
-    if (tmp)
-        memcpy(tmp, r->v, n * sizeof *tmp);
-    r->next = r->filled = 0;
-    r->count = 0;
+    *copy = *w;
+    latency_init(w);
     pthread_mutex_unlock(&lat_lock);
-    if (!tmp || n == 0) {
-        free(tmp);
-        return s;
-    }
-    qsort(tmp, n, sizeof *tmp, cmp_double);
-    s.p50 = latency_percentile_sorted(tmp, n, 0.50);
-    s.p95 = latency_percentile_sorted(tmp, n, 0.95);
-    s.p99 = latency_percentile_sorted(tmp, n, 0.99);
-    free(tmp);
+    latency_summary s = latency_summarize(copy);
+    free(copy);
     return s;
 }
 
@@ -133,8 +109,8 @@ double sysm_take_hit_rate(void)
 void sysm_reset(void)
 {
     pthread_mutex_lock(&lat_lock);
-    memset(&lat_pg, 0, sizeof lat_pg);
-    memset(&lat_redis, 0, sizeof lat_redis);
+    latency_init(&lat_pg);
+    latency_init(&lat_redis);
     pthread_mutex_unlock(&lat_lock);
     pthread_mutex_lock(&err_lock);
     memset(err_sec, 0, sizeof err_sec);
@@ -229,14 +205,9 @@ static int sample_pg(sysmetrics *s, sys_set *set, char *err, size_t errlen)
     sync_set_release(sum);
     if (rc != 0)
         return -1;
-    t0 = clock_mono_us();
-    PGresult *r = PQexecParams(s->pg, SQL_NOTIFY_DEPTH, 0, NULL, NULL, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        pg_error_copy(err, errlen, PQresultErrorMessage(r));
-        PQclear(r);
+    PGresult *r = pg_query(s->pg, SQL_NOTIFY_DEPTH, 0, NULL, err, errlen);
+    if (!r)
         return -1;
-    }
-    sysm_observe_ms(SYSM_PG_MS, (clock_mono_us() - t0) / 1000.0);
     set_value(&set->m[SYSM_NOTIFY_QUEUE], strtod(PQgetvalue(r, 0, 0), NULL));
     PQclear(r);
     return 0;

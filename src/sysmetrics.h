@@ -38,9 +38,10 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "latency.h"
 #include "model.h"
 
-#define SYSM_WINDOW 2048 /* latency samples kept between two samples, per metric */
+#define SYSM_WINDOW LATENCY_WINDOW /* latency samples kept between two samples, per metric */
 
 /* ---- registry (any thread) ---- */
 
