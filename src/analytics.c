@@ -151,7 +151,8 @@ static int ensure(analytics *a, char *err, size_t errlen)
     }
     int pid = PQbackendPID(a->pg);
     if (pid != a->listen_pid) {
-        if (pg_exec_ok(a->pg, "listen tradeops_trade_closed", err, errlen) != 0)
+        if (pg_exec_ok(a->pg, "listen tradeops_trade_closed", err, errlen) != 0 ||
+            pg_exec_ok(a->pg, "listen " METRICS_STORE_CHANNEL, err, errlen) != 0)
             return -1;
         a->listen_pid = pid;
     }
@@ -249,18 +250,33 @@ static void work_and_tell(analytics *a)
     }
 }
 
+/* Takes the waiting notifications: closed trades to apply, and stored
+ * metrics another session changed (the writing instance, seen from the
+ * others; this session's own are already in what it publishes). True when
+ * there is something to do. */
+static bool collect(analytics *a)
+{
+    bool woke = false;
+    PGnotify *nt;
+    while ((nt = PQnotifies(a->pg)) != NULL) {
+        if (strcmp(nt->relname, METRICS_STORE_CHANNEL) != 0) {
+            if (a->n_ids < ANALYTICS_MAX_IDS)
+                a->ids[a->n_ids++] = strtoll(nt->extra, NULL, 10);
+            woke = true;
+        } else if (nt->be_pid != PQbackendPID(a->pg)) {
+            woke = true;
+        }
+        PQfreemem(nt);
+    }
+    return woke;
+}
+
 int analytics_load_once(analytics *a, char *err, size_t errlen)
 {
     model_perf_drain_request(a->m);
     /* Collect whatever notifications are waiting. */
-    if (a->pg && a->listen_pid && PQconsumeInput(a->pg)) {
-        PGnotify *nt;
-        while ((nt = PQnotifies(a->pg)) != NULL) {
-            if (a->n_ids < ANALYTICS_MAX_IDS)
-                a->ids[a->n_ids++] = strtoll(nt->extra, NULL, 10);
-            PQfreemem(nt);
-        }
-    }
+    if (a->pg && a->listen_pid && PQconsumeInput(a->pg))
+        collect(a);
     return work(a, err, errlen);
 }
 
@@ -294,13 +310,8 @@ static bool wait_wake(analytics *a, int64_t until_mono)
                 a->listen_pid = 0; /* the work reconnects */
                 return true;
             }
-            PGnotify *nt;
-            while ((nt = PQnotifies(a->pg)) != NULL) {
-                if (a->n_ids < ANALYTICS_MAX_IDS)
-                    a->ids[a->n_ids++] = strtoll(nt->extra, NULL, 10);
+            if (collect(a))
                 woke = true;
-                PQfreemem(nt);
-            }
         }
         if (woke)
             return true;

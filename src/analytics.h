@@ -17,7 +17,9 @@
  *
  * Only one instance writes: the holder of a session advisory lock
  * (ANALYTICS_LOCK_KEY), tried on every pass, so when the holder goes
- * another takes over and catches up. The others read and publish.
+ * another takes over and catches up. The others read and publish, woken
+ * by the writer's NOTIFY on METRICS_STORE_CHANNEL when it commits (so
+ * they never read the rows before the writer has brought them up to date).
  *
  * Threads: one thread of its own with its own PGconn. new, start, stop,
  * free and load_once belong to the controlling thread (load_once only

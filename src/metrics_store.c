@@ -345,8 +345,12 @@ static int begin_locked(PGconn *c, const char *account, char *err, size_t errlen
     if (pg_exec_ok(c, "begin", err, errlen) != 0)
         return -1;
     const char *p[1] = {account};
-    if (pg_exec_params_ok(c, "select pg_advisory_xact_lock(hashtext('tradeops.perf:' || $1))", 1,
-                          p, err, errlen) != 0) {
+    /* The NOTIFY goes out with the commit (never after a rollback): every
+     * instance's analytics thread reloads what the screens show. */
+    if (pg_exec_params_ok(c,
+                          "select pg_advisory_xact_lock(hashtext('tradeops.perf:' || $1)),"
+                          " pg_notify('" METRICS_STORE_CHANNEL "', $1)",
+                          1, p, err, errlen) != 0) {
         pg_exec_ok(c, "rollback", NULL, 0);
         return -1;
     }

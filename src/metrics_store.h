@@ -12,7 +12,8 @@
  *
  * Writers take a per-account advisory lock inside their transaction, so the
  * analytics thread and `tradeops report` may update the same account at
- * once and the rows stay right.
+ * once and the rows stay right, and NOTIFY METRICS_STORE_CHANNEL with the
+ * account id when they commit.
  *
  * Threads: functions on the caller's connection; no state of their own.
  */
@@ -26,6 +27,8 @@
 
 #include "auth.h"
 #include "model.h"
+
+#define METRICS_STORE_CHANNEL "tradeops_perf_changed"
 
 /* Brings the 12 buckets trade_id touches (its day, week, month and all time
  * for its account, strategy and symbol) up to date in one transaction.

@@ -367,6 +367,32 @@ Test(metrics_store, thread_applies_notified_and_catches_up)
     model_free(m);
 }
 
+/* Another instance (not the writer) shows a closed trade once the writer
+ * has stored it, not a minute later: it reloads on the writer's NOTIFY. */
+Test(metrics_store, a_reading_instance_follows_the_writer)
+{
+    model *mw = model_new(), *mr = model_new();
+    cr_assert(mw && mr);
+    char err[256];
+    analytics *w = analytics_new(&cfg, NULL, mw, err, sizeof err);
+    cr_assert_not_null(w, "%s", err);
+    cr_assert_eq(analytics_start(w, err, sizeof err), 0, "%s", err);
+    th_wait_until(published, &(pctx){mw, -1}, 500); /* the writer takes the lock first */
+    analytics *r = analytics_new(&cfg, NULL, mr, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    cr_assert_eq(analytics_start(r, err, sizeof err), 0, "%s", err);
+    th_wait_until(published, &(pctx){mr, -1}, 500);
+    trade("2024-01-10 10:00:00+00", "EURUSD", "trend", 100, 0, 0, true);
+    cr_expect(th_wait_until(published, &(pctx){mr, 1}, WAIT_MS),
+              "the reader's set shows the trade");
+    trade("2024-01-11 10:00:00+00", "EURUSD", "trend", -30, 0, 0, true);
+    cr_expect(th_wait_until(published, &(pctx){mr, 2}, WAIT_MS), "and the next one");
+    analytics_free(r);
+    analytics_free(w);
+    model_free(mr);
+    model_free(mw);
+}
+
 Test(metrics_store, load_once_publishes_curve)
 {
     four_trades(false);
