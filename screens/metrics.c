@@ -360,7 +360,7 @@ static unsigned metrics_handle(void *st, int verb, const char *arg, const screen
     catch_up(s, env);
     if (verb == VERB_DIGESTS) {
         if (s->digests_open)
-            metrics_digests_close(s->dg);
+            metrics_digests_close(s->dg, env);
         else
             metrics_digests_open(s->dg, env);
         s->digests_open = !s->digests_open;

@@ -61,9 +61,12 @@ void metrics_digests_open(metrics_digests *d, const screen_env *env)
     ask_preview(d, env, true);
 }
 
-void metrics_digests_close(metrics_digests *d)
+void metrics_digests_close(metrics_digests *d, const screen_env *env)
 {
     d->asked[0] = '\0';
+    /* No preview wanted any more: the loader stops rendering one. */
+    if (env && env->model)
+        model_digest_request(env->model, "");
 }
 
 int metrics_digests_update(metrics_digests *d, const screen_env *env)

@@ -21,9 +21,9 @@ typedef struct metrics_digests metrics_digests;
 metrics_digests *metrics_digests_new(void); /* NULL when memory ran out */
 void metrics_digests_free(metrics_digests *d);
 /* The view opens (asks the model for the digest list and the preview of
- * the selected one) and closes. */
+ * the selected one) and closes (asks for no preview). */
 void metrics_digests_open(metrics_digests *d, const screen_env *env);
-void metrics_digests_close(metrics_digests *d);
+void metrics_digests_close(metrics_digests *d, const screen_env *env);
 /* A new snapshot: 0, or -1 when memory ran out. */
 int metrics_digests_update(metrics_digests *d, const screen_env *env);
 /* Paints the list with the preview of the selected digest; returns as

@@ -100,6 +100,7 @@ struct digest_sched {
     bool started;
     atomic_bool stop;
     char error[200];
+    digest_set *last;       /* the last published set (a reference held) */
 };
 
 static void copy_op(operator_id *dst, const operator_id *src)
@@ -132,13 +133,38 @@ digest_sched *digest_sched_new(const config *cfg, model *m, const operator_id *o
     return s;
 }
 
+static bool same_set(const digest_set *a, const digest_set *b)
+{
+    /* Rows are built in zeroed memory, so whole-row comparison is exact. */
+    return a && b && a->n_rows == b->n_rows && a->request_no == b->request_no &&
+           (!a->n_rows || memcmp(a->rows, b->rows, a->n_rows * sizeof *a->rows) == 0) &&
+           strcmp(a->preview_name, b->preview_name) == 0 &&
+           strcmp(a->preview ? a->preview : "", b->preview ? b->preview : "") == 0 &&
+           (!a->preview) == (!b->preview) && strcmp(a->preview_error, b->preview_error) == 0 &&
+           strcmp(a->error, b->error) == 0;
+}
+
+/* Publishes d unless it shows exactly what the last one did (every
+ * publish wakes every screen). Takes d. */
+static void publish(digest_sched *s, digest_set *d)
+{
+    if (same_set(d, s->last)) {
+        digest_set_release(d);
+        return;
+    }
+    atomic_fetch_add(&d->refs, 1);
+    digest_set_release(s->last);
+    s->last = d;
+    model_publish_digests(s->m, d);
+}
+
 static void publish_error(digest_sched *s, const char *why)
 {
     digest_set *d = digest_set_new(0);
     if (!d)
         return;
     snprintf(d->error, sizeof d->error, "%.199s", why);
-    model_publish_digests(s->m, d);
+    publish(s, d);
 }
 
 /* Loads and publishes the list with the latest asked preview. */
@@ -157,7 +183,7 @@ static void load(digest_sched *s)
     }
     d->request_no = no;
     snprintf(d->error, sizeof d->error, "%s", s->error);
-    model_publish_digests(s->m, d);
+    publish(s, d);
 }
 
 static void tick(digest_sched *s)
@@ -224,5 +250,6 @@ void digest_sched_free(digest_sched *s)
     if (s->pg)
         PQfinish(s->pg);
     auth_free(&s->op);
+    digest_set_release(s->last);
     free(s);
 }

@@ -426,6 +426,9 @@ Test(ui_metrics, digests_list_preview_and_requests)
     show(ui, t);
     cr_expect(screen_has("preview needs the admin role"), "why there is no preview");
     cr_expect(screen_has("slack not configured"), "the last run's error");
+    keys(ui, "d");
+    model_digest_wanted(the_model, name, sizeof name);
+    cr_expect_str_eq(name, "", "closed: no preview wanted any more");
     stop_metrics(ui);
 }
 
