@@ -44,6 +44,9 @@ unset NO_COLOR TRADEOPS_PG TRADEOPS_REDIS TRADEOPS_BROKER_URL TRADEOPS_BROKER_TO
 passed=0
 failed=0
 skipped=0
+# The names of what failed, repeated just above the last line, so a log's
+# tail says which test to look at.
+failures=()
 
 # Criterion: one binary, every tests/test_*.c.
 echo "== unit and integration tests (Criterion)"
@@ -55,10 +58,15 @@ if [ -n "$synth" ]; then
     cf=$(echo "$synth" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
     cc=$(echo "$synth" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
     passed=$((passed + ${cp:-0}))
-    failed=$((failed + ${cf:-0} + ${cc:-0}))
+    # Criterion counts a crash among the failing too.
+    failed=$((failed + ${cf:-0}))
 fi
+while IFS= read -r line; do
+    failures+=("$line")
+done < <(grep -a '^\[FAIL\] ' "$LOGS/criterion.log" | sed 's/^\[FAIL\] //')
 if [ "$crit_rc" -ne 0 ] && [ "${cf:-0}" -eq 0 ] && [ "${cc:-0}" -eq 0 ]; then
     echo "criterion exited with $crit_rc"
+    failures+=("criterion exited with $crit_rc")
     failed=$((failed + 1))
 fi
 
@@ -76,11 +84,22 @@ for t in ${TEST_SHELL:-tests/cli/*.sh tests/console/*.sh}; do
     passed=$((passed + p))
     skipped=$((skipped + s))
     failed=$((failed + f))
+    while IFS= read -r line; do
+        failures+=("$t: $line")
+    done < <(grep '^not ok ' "$out")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         echo "$t exited with $rc"
+        failures+=("$t exited with $rc")
         failed=$((failed + 1))
     fi
 done
+
+if [ "${#failures[@]}" -gt 0 ]; then
+    echo "== what failed"
+    printf '  %s\n' "${failures[@]}"
+    # Criterion's assertion messages, which the run above hides.
+    grep -a '^\[----\]' "$LOGS/criterion.log" | grep -av '^\[----\] *$' | head -n 60 | sed 's/^/  /'
+fi
 
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"
