@@ -37,17 +37,17 @@ int alert_raise(PGconn *c, const config *cfg, const alert_spec *a, int64_t *id, 
                         a->details_json ? a->details_json : "{}"};
     /* Insert when none is active; otherwise refresh the active one. The
      * xmax trick tells the two apart: 0 for a row this statement made. */
-    PGresult *r = PQexecParams(c,
-                               "insert into alerts (kind, severity, account_id, title, details)"
-                               " values ($1, $2, $3, $4, $5::jsonb)"
-                               " on conflict (kind, coalesce(account_id, ''))"
-                               " where state <> 'resolved' do update set"
-                               " title = excluded.title, details = excluded.details,"
-                               " severity = excluded.severity, last_seen_at = now()"
-                               " where alerts.title is distinct from excluded.title"
-                               " or alerts.severity is distinct from excluded.severity"
-                               " returning id, xmax = 0",
-                               5, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c,
+                                 "insert into alerts (kind, severity, account_id, title, details)"
+                                 " values ($1, $2, $3, $4, $5::jsonb)"
+                                 " on conflict (kind, coalesce(account_id, ''))"
+                                 " where state <> 'resolved' do update set"
+                                 " title = excluded.title, details = excluded.details,"
+                                 " severity = excluded.severity, last_seen_at = now()"
+                                 " where alerts.title is distinct from excluded.title"
+                                 " or alerts.severity is distinct from excluded.severity"
+                                 " returning id, xmax = 0",
+                                 5, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);
@@ -96,11 +96,11 @@ int alert_resolve(PGconn *c, const char *account, const char *const *kinds, size
         return -1;
     }
     const char *p[3] = {account && account[0] ? account : "", arr, by};
-    PGresult *r = PQexecParams(c,
-                               "update alerts set state = 'resolved', resolved_at = now(),"
-                               " resolved_by = $3 where coalesce(account_id, '') = $1"
-                               " and kind = any($2::text[]) and state <> 'resolved'",
-                               3, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c,
+                                 "update alerts set state = 'resolved', resolved_at = now(),"
+                                 " resolved_by = $3 where coalesce(account_id, '') = $1"
+                                 " and kind = any($2::text[]) and state <> 'resolved'",
+                                 3, NULL, p, NULL, NULL, 0);
     free(arr);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));

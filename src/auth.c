@@ -150,8 +150,8 @@ static int parse_text_array(const char *s, char ***out, size_t *n, char *err, si
 int auth_load(PGconn *c, operator_id *op, char *err, size_t errlen)
 {
     const char *p[1] = {op->user};
-    PGresult *r = PQexecParams(c, "select role, accounts from operators where os_user = $1", 1,
-                               NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, "select role, accounts from operators where os_user = $1", 1,
+                                 NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         char msg[200];
         pg_error_copy(msg, sizeof msg, PQresultErrorMessage(r));

@@ -22,7 +22,7 @@
 
 static int operators_empty(PGconn *pg, bool *empty, char *err, size_t errlen)
 {
-    PGresult *r = PQexec(pg, "select not exists (select 1 from operators)");
+    PGresult *r = pg_exec(pg, "select not exists (select 1 from operators)");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);
@@ -107,14 +107,14 @@ static int operator_add(const config *cfg, int argc, char **argv)
     if (pg_exec_ok(pg, "begin", err, sizeof err) != 0)
         goto fail;
     const char *p[4] = {user, role_name(role), lit, op.actor};
-    PGresult *r = PQexecParams(
-        pg,
-        "insert into operators (os_user, role, accounts, created_by)"
-        " select $1, $2, $3::text[], $4"
-        " where (select count(*) from unnest($3::text[]) u"
-        "        where not exists (select 1 from accounts a where a.id = u)) = 0"
-        " on conflict (os_user) do nothing returning os_user",
-        4, NULL, p, NULL, NULL, 0);
+    PGresult *r =
+        pg_exec_params(pg,
+                       "insert into operators (os_user, role, accounts, created_by)"
+                       " select $1, $2, $3::text[], $4"
+                       " where (select count(*) from unnest($3::text[]) u"
+                       "        where not exists (select 1 from accounts a where a.id = u)) = 0"
+                       " on conflict (os_user) do nothing returning os_user",
+                       4, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         if (state && strcmp(state, "23514") == 0)
@@ -122,7 +122,7 @@ static int operator_add(const config *cfg, int argc, char **argv)
         else
             pg_error_copy(err, sizeof err, PQresultErrorMessage(r));
         PQclear(r);
-        PQclear(PQexec(pg, "rollback"));
+        PQclear(pg_exec(pg, "rollback"));
         goto fail;
     }
     int inserted = PQntuples(r);
@@ -130,11 +130,11 @@ static int operator_add(const config *cfg, int argc, char **argv)
     if (!inserted) {
         /* Either the user exists or an account is unknown: say which. */
         const char *q[1] = {user};
-        PGresult *e = PQexecParams(pg, "select role from operators where os_user = $1", 1, NULL,
-                                   q, NULL, NULL, 0);
+        PGresult *e = pg_exec_params(pg, "select role from operators where os_user = $1", 1, NULL,
+                                     q, NULL, NULL, 0);
         bool exists = PQresultStatus(e) == PGRES_TUPLES_OK && PQntuples(e) > 0;
         PQclear(e);
-        PQclear(PQexec(pg, "rollback"));
+        PQclear(pg_exec(pg, "rollback"));
         if (exists) {
             if (exists_ok) {
                 rc = EXIT_OK;
@@ -159,7 +159,7 @@ static int operator_add(const config *cfg, int argc, char **argv)
     cJSON_Delete(d);
     if (audit_write(pg, &op, "operator.add", user, NULL, "ok", details, err, sizeof err) != 0 ||
         pg_exec_ok(pg, "commit", err, sizeof err) != 0) {
-        PQclear(PQexec(pg, "rollback"));
+        PQclear(pg_exec(pg, "rollback"));
         goto fail;
     }
     printf("operator %s added as %s\n", user, role_name(role));
@@ -198,9 +198,10 @@ static int operator_list(const config *cfg, int argc, char **argv)
         return rc;
     if ((rc = cli_require(pg, &op, ROLE_ADMIN, "operator.list", NULL)) != EXIT_OK)
         goto out;
-    PGresult *r = PQexec(pg, "select os_user, role, array_to_string(accounts, ','),"
-                             " to_char(created_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-                             " created_by from operators order by os_user");
+    PGresult *r =
+        pg_exec(pg, "select os_user, role, array_to_string(accounts, ','),"
+                    " to_char(created_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+                    " created_by from operators order by os_user");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         fprintf(stderr, "tradeops: %s", PQresultErrorMessage(r));
         PQclear(r);
@@ -259,21 +260,21 @@ static int operator_remove(const config *cfg, int argc, char **argv)
     if (pg_exec_ok(pg, "begin", err, sizeof err) != 0)
         goto fail;
     const char *p[1] = {user};
-    PGresult *r = PQexecParams(pg, "delete from operators where os_user = $1 returning role", 1,
-                               NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(pg, "delete from operators where os_user = $1 returning role", 1,
+                                 NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) == 0) {
         if (PQresultStatus(r) == PGRES_TUPLES_OK)
             snprintf(err, sizeof err, "no operator %s", user);
         else
             pg_error_copy(err, sizeof err, PQresultErrorMessage(r));
         PQclear(r);
-        PQclear(PQexec(pg, "rollback"));
+        PQclear(pg_exec(pg, "rollback"));
         goto fail;
     }
     PQclear(r);
     if (audit_write(pg, &op, "operator.remove", user, NULL, "ok", NULL, err, sizeof err) != 0 ||
         pg_exec_ok(pg, "commit", err, sizeof err) != 0) {
-        PQclear(PQexec(pg, "rollback"));
+        PQclear(pg_exec(pg, "rollback"));
         goto fail;
     }
     printf("operator %s removed\n", user);
@@ -367,8 +368,9 @@ static int account_list(const config *cfg, int argc, char **argv)
     if (rc != EXIT_OK)
         return rc;
     const char *p[1] = {NULL};
-    PGresult *r = PQexecParams(pg, "select id, name, dd_limit_pct, enabled from accounts order by id",
-                               0, NULL, p, NULL, NULL, 0);
+    PGresult *r =
+        pg_exec_params(pg, "select id, name, dd_limit_pct, enabled from accounts order by id", 0,
+                       NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         fprintf(stderr, "tradeops: %s", PQresultErrorMessage(r));
         rc = EXIT_FAIL;

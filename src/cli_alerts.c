@@ -105,8 +105,8 @@ int cli_visible_account(PGconn *pg, const operator_id *op, const char *account)
     int rc = EXIT_OK;
     if (auth_can_see(op, account)) {
         const char *p[1] = {account};
-        PGresult *r = PQexecParams(pg, "select 1 from accounts where id = $1", 1, NULL, p, NULL,
-                                   NULL, 0);
+        PGresult *r =
+            pg_exec_params(pg, "select 1 from accounts where id = $1", 1, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK)
             rc = cli_query_failed(r, "accounts");
         else if (PQntuples(r) == 0)
@@ -413,7 +413,7 @@ static int alerts_list(config *cfg, int argc, char **argv)
     snprintf(lim, sizeof lim, "%ld", limit + 1); /* one more, to say when there are more */
     snprintf(sev, sizeof sev, "%d", (int)min_sev);
     const char *p[5] = {scope, account, all ? "true" : "false", sev, lim};
-    r = PQexecParams(pg, SQL_ALERTS, 5, NULL, p, NULL, NULL, 0);
+    r = pg_exec_params(pg, SQL_ALERTS, 5, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = cli_query_failed(r, "alerts");
         goto out;

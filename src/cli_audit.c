@@ -264,7 +264,7 @@ int cli_audit(config *cfg, int argc, char **argv)
     view_iso_time(o.since_ms, since, sizeof since);
     snprintf(limit, sizeof limit, "%ld", o.limit + 1); /* one more, to say there are more */
     const char *p[6] = {o.since_arg ? since : NULL, o.user, o.action, o.outcome, o.target, limit};
-    PGresult *r = PQexecParams(pg, SQL_AUDIT, 6, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(pg, SQL_AUDIT, 6, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         char err[256];
         pg_error_copy(err, sizeof err, PQresultErrorMessage(r));

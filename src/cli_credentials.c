@@ -167,7 +167,7 @@ static int account_exists(PGconn *pg, const char *account)
 {
     const char *p[1] = {account};
     PGresult *r =
-        PQexecParams(pg, "select 1 from accounts where id = $1", 1, NULL, p, NULL, NULL, 0);
+        pg_exec_params(pg, "select 1 from accounts where id = $1", 1, NULL, p, NULL, NULL, 0);
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) > 0 : -1;
     if (rc < 0)
         fprintf(stderr, "tradeops: %s", PQresultErrorMessage(r));
@@ -265,7 +265,7 @@ static int cred_set(config *cfg, int argc, char **argv)
         secret_store(pg, &key, p, account, secret, op.actor, err, sizeof err) != 0 ||
         audit_write(pg, &op, ACTION_SET, target, NULL, "ok", details, err, sizeof err) != 0 ||
         pg_exec_ok(pg, "commit", err, sizeof err) != 0) {
-        PQclear(PQexec(pg, "rollback"));
+        PQclear(pg_exec(pg, "rollback"));
         secret_mask(err, secret);
         audit_failure(pg, &op, target, err);
         fputs("tradeops: credentials set: ", stderr);
@@ -277,8 +277,8 @@ static int cred_set(config *cfg, int argc, char **argv)
            account[0] ? " of " : " (the default for every account)", account, key.id);
     /* A key change leaves older rows unreadable: say so now, not at the first send. */
     const char *kp[1] = {key.id};
-    PGresult *r = PQexecParams(pg, "select count(*) from sync_credentials where key_id <> $1", 1,
-                               NULL, kp, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(pg, "select count(*) from sync_credentials where key_id <> $1", 1,
+                                 NULL, kp, NULL, NULL, 0);
     if (PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0)
         fprintf(stderr,
                 "tradeops: note: %s other credentials are sealed under another key and will not "
@@ -355,10 +355,10 @@ static int cred_list(config *cfg, int argc, char **argv)
         return rc;
     if ((rc = cli_require(pg, &op, ROLE_ADMIN, ACTION_LIST, NULL)) != EXIT_OK)
         goto out;
-    PGresult *r = PQexec(pg, "select provider, account_id, key_id,"
-                             " to_char(updated_at at time zone 'UTC',"
-                             " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), updated_by"
-                             " from sync_credentials order by provider, account_id");
+    PGresult *r = pg_exec(pg, "select provider, account_id, key_id,"
+                              " to_char(updated_at at time zone 'UTC',"
+                              " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), updated_by"
+                              " from sync_credentials order by provider, account_id");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         fprintf(stderr, "tradeops: %s", PQresultErrorMessage(r));
         PQclear(r);

@@ -174,10 +174,10 @@ static int run_send(const config *cfg, PGconn *pg, const operator_id *op, const 
     }
     /* The run's outcome, as recorded. */
     const char *p[1] = {name};
-    PGresult *r = PQexecParams(pg,
-                               "select status, coalesce(error, ''), n_posts from digest_runs"
-                               " where digest = $1 and manual order by id desc limit 1",
-                               1, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(pg,
+                                 "select status, coalesce(error, ''), n_posts from digest_runs"
+                                 " where digest = $1 and manual order by id desc limit 1",
+                                 1, NULL, p, NULL, NULL, 0);
     int rc = EXIT_FAIL;
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
         bool ok = strcmp(PQgetvalue(r, 0, 0), "queued") == 0;

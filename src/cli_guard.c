@@ -388,13 +388,13 @@ int cli_account_show_guard(config *cfg, int argc, char **argv)
         goto out;
     }
     const char *p[1] = {account};
-    res = PQexecParams(pg,
-                       "select a.id, " GUARD_RULES_COLUMNS ","
-                       " to_char(r.updated_at at time zone 'UTC',"
-                       " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), r.updated_by"
-                       " from accounts a left join guard_rules r on r.account_id = a.id"
-                       " where a.id = $1",
-                       1, NULL, p, NULL, NULL, 0);
+    res = pg_exec_params(pg,
+                         "select a.id, " GUARD_RULES_COLUMNS ","
+                         " to_char(r.updated_at at time zone 'UTC',"
+                         " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), r.updated_by"
+                         " from accounts a left join guard_rules r on r.account_id = a.id"
+                         " where a.id = $1",
+                         1, NULL, p, NULL, NULL, 0);
     rc = EXIT_FAIL;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         fprintf(stderr, "tradeops: %s", PQresultErrorMessage(res));

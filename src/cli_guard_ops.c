@@ -222,7 +222,7 @@ static int cmd_guard_status(config *cfg, int argc, char **argv)
         goto out;
     }
     const char *p[2] = {scope, account};
-    r = PQexecParams(pg, SQL_GUARDS, 2, NULL, p, NULL, NULL, 0);
+    r = pg_exec_params(pg, SQL_GUARDS, 2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = cli_query_failed(r, "the guards");
         goto out;

@@ -228,8 +228,8 @@ static int report_account(const config *cfg, const char *account, const char *pe
     char *buf = NULL;
     size_t len = 0;
     rc = EXIT_FAIL;
-    PGresult *r = PQexecParams(pg, "select 1 from accounts where id = $1", 1, NULL, p, NULL,
-                               NULL, 0);
+    PGresult *r =
+        pg_exec_params(pg, "select 1 from accounts where id = $1", 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, sizeof err, PQresultErrorMessage(r));
         goto fail;

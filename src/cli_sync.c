@@ -287,7 +287,7 @@ static int sync_list(config *cfg, int argc, char **argv)
              " where true%s and ($%d::text[] is null or j.account_id = any($%d::text[]))"
              " order by j.id desc limit $%d::int",
              where, n + 1, n + 1, n + 2);
-    r = PQexecParams(pg, sql, n + 2, NULL, params, NULL, NULL, 0);
+    r = pg_exec_params(pg, sql, n + 2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = cli_query_failed(r, "sync jobs");
         goto out;
@@ -451,15 +451,15 @@ static int sync_show(config *cfg, int argc, char **argv)
         goto out;
     }
     const char *p[2] = {arg, scope};
-    r = PQexecParams(pg,
-                     "select " JOB_COLS ", j.errors::text, j.archived_errors::text,"
-                     " coalesce(j.result::text, ''), t.side, t.volume,"
-                     " (extract(epoch from t.open_time) * 1000)::bigint, t.open_price,"
-                     " t.close_price, t.profit"
-                     " from sync_jobs j join closed_trades t on t.id = j.trade_id"
-                     " where j.id = $1::bigint"
-                     " and ($2::text[] is null or j.account_id = any($2::text[]))",
-                     2, NULL, p, NULL, NULL, 0);
+    r = pg_exec_params(pg,
+                       "select " JOB_COLS ", j.errors::text, j.archived_errors::text,"
+                       " coalesce(j.result::text, ''), t.side, t.volume,"
+                       " (extract(epoch from t.open_time) * 1000)::bigint, t.open_price,"
+                       " t.close_price, t.profit"
+                       " from sync_jobs j join closed_trades t on t.id = j.trade_id"
+                       " where j.id = $1::bigint"
+                       " and ($2::text[] is null or j.account_id = any($2::text[]))",
+                       2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = cli_query_failed(r, "sync job");
         goto out;

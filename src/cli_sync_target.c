@@ -177,7 +177,7 @@ static int fail_audited(PGconn *pg, const operator_id *op, const char *target, c
                         int rc)
 {
     char aerr[256];
-    PQclear(PQexec(pg, "rollback"));
+    PQclear(pg_exec(pg, "rollback"));
     if (audit_write(pg, op, ACTION_SET, target, why, "failed", NULL, aerr, sizeof aerr) != 0)
         fprintf(stderr, "tradeops: could not audit the failure: %s\n", aerr);
     fputs("tradeops: account set-sync: ", stderr);
@@ -305,11 +305,11 @@ int cli_account_set_sync(config *cfg, int argc, char **argv)
         goto out;
     }
     const char *kp[2] = {account, sync_provider_name(p)};
-    PGresult *r = PQexecParams(pg,
-                               "select a.id, t.settings, t.enabled from accounts a"
-                               " left join sync_targets t on t.account_id = a.id"
-                               " and t.provider = $2 where a.id = $1 for update of a",
-                               2, NULL, kp, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(pg,
+                                 "select a.id, t.settings, t.enabled from accounts a"
+                                 " left join sync_targets t on t.account_id = a.id"
+                                 " and t.provider = $2 where a.id = $1 for update of a",
+                                 2, NULL, kp, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, sizeof err, PQresultErrorMessage(r));
         PQclear(r);
@@ -357,10 +357,10 @@ static const char *cred_source(PGconn *pg, enum sync_provider p, const char *acc
     if (p == SYNC_CSV)
         return "not needed";
     const char *v[2] = {sync_provider_name(p), account};
-    PGresult *r = PQexecParams(pg,
-                               "select account_id from sync_credentials where provider = $1"
-                               " and account_id in ($2, '') order by account_id desc limit 1",
-                               2, NULL, v, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(pg,
+                                 "select account_id from sync_credentials where provider = $1"
+                                 " and account_id in ($2, '') order by account_id desc limit 1",
+                                 2, NULL, v, NULL, NULL, 0);
     const char *s = "none";
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
         s = PQgetvalue(r, 0, 0)[0] ? "the account's own" : "the provider's default";
@@ -407,7 +407,7 @@ int cli_account_show_sync(config *cfg, int argc, char **argv)
         goto out;
     }
     const char *v[1] = {account};
-    PGresult *r = PQexecParams(
+    PGresult *r = pg_exec_params(
         pg,
         "select a.id, t.provider, t.enabled, t.settings::text,"
         " to_char(t.updated_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), t.updated_by"

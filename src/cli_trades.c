@@ -404,7 +404,7 @@ static int check_account(PGconn *pg, const operator_id *op, const char *account)
     }
     const char *p[1] = {account};
     PGresult *r =
-        PQexecParams(pg, "select 1 from accounts where id = $1", 1, NULL, p, NULL, NULL, 0);
+        pg_exec_params(pg, "select 1 from accounts where id = $1", 1, NULL, p, NULL, NULL, 0);
     int rc = EXIT_OK;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, sizeof err, PQresultErrorMessage(r));
@@ -444,7 +444,7 @@ int cli_trades(config *cfg, int argc, char **argv)
     snprintf(limit, sizeof limit, "%ld", o.limit + 1);
     const char *p[5] = {scope, o.account, o.since_arg ? since : NULL, limit,
                         o.json ? "true" : "false"};
-    r = PQexecParams(pg, SQL_TRADES, 5, NULL, p, NULL, NULL, 0);
+    r = pg_exec_params(pg, SQL_TRADES, 5, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         char err[256];
         pg_error_copy(err, sizeof err, PQresultErrorMessage(r));

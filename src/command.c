@@ -42,11 +42,11 @@ static int recon_lookup(PGconn *c, const command *cmd, target *t, char *err, siz
     char id[24];
     snprintf(id, sizeof id, "%" PRId64, cmd->target_id);
     const char *p[1] = {id};
-    PGresult *r = PQexecParams(c,
-                               "select account_id, position_id, kind, resolved_at is not null,"
-                               " coalesce(resolved_by, ''), coalesce(resolution, '')"
-                               " from recon_log where id = $1 for update",
-                               1, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c,
+                                 "select account_id, position_id, kind, resolved_at is not null,"
+                                 " coalesce(resolved_by, ''), coalesce(resolution, '')"
+                                 " from recon_log where id = $1 for update",
+                                 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);
@@ -95,7 +95,7 @@ static int recon_act(PGconn *c, const operator_id *op, const command *cmd, const
 static int query_one(PGconn *c, const char *sql, int n, const char *const *p, PGresult **out,
                      char *err, size_t errlen)
 {
-    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, sql, n, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);
@@ -372,7 +372,7 @@ static void audit_and_commit(PGconn *c, const operator_id *op, const command_spe
     if (audit_write(c, op, s->name, t->label[0] ? t->label : NULL, reason, outcome, js, err,
                     sizeof err) != 0 ||
         pg_exec_ok(c, "commit", err, sizeof err) != 0) {
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         size_t len = strlen(res->message);
         snprintf(res->message + len, sizeof res->message - len,
                  " (and it could not be audited: %s)", err);
@@ -414,7 +414,7 @@ enum command_status command_execute(PGconn *c, const operator_id *op, const comm
 
     int found = s->lookup(c, cmd, &t, err, sizeof err);
     if (found < 0) {
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         auth_free(&now);
         return finish(res, CMD_FAILED, s->name, ": ", err);
     }
@@ -460,7 +460,7 @@ enum command_status command_execute(PGconn *c, const operator_id *op, const comm
     if (audit_write(c, &now, s->name, t.label, reason, "ok", t.details, err, sizeof err) != 0 ||
         s->act(c, &now, cmd, &t, err, sizeof err) != 0 ||
         pg_exec_ok(c, "commit", err, sizeof err) != 0) {
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         auth_free(&now);
         return finish(res, CMD_FAILED, s->name, " failed, nothing changed: ", err);
     }

@@ -23,10 +23,10 @@
 int command_digest_lookup(PGconn *c, const command *cmd, target *t, char *err, size_t errlen)
 {
     const char *p[1] = {cmd->name};
-    PGresult *r = PQexecParams(c,
-                               "select kind, enabled, array_to_string(destinations, ',')"
-                               " from digests where name = $1 for update",
-                               1, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c,
+                                 "select kind, enabled, array_to_string(destinations, ',')"
+                                 " from digests where name = $1 for update",
+                                 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);

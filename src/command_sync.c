@@ -83,15 +83,15 @@ static int lookup_one(PGconn *c, const command *cmd, target *t, char *err, size_
     const char *p[1] = {id};
     /* The job, locked, and any other live job of the same provider and
      * trade (which a retry or reset would collide with). */
-    PGresult *r = PQexecParams(c,
-                               "select j.state, j.account_id, j.provider, t.position_id,"
-                               " j.trade_id, (select l.id from sync_jobs l"
-                               "  where l.provider = j.provider and l.trade_id = j.trade_id"
-                               "  and l.state in ('available', 'running', 'retryable')"
-                               "  and l.id <> j.id limit 1)"
-                               " from sync_jobs j join closed_trades t on t.id = j.trade_id"
-                               " where j.id = $1 for update of j",
-                               1, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c,
+                                 "select j.state, j.account_id, j.provider, t.position_id,"
+                                 " j.trade_id, (select l.id from sync_jobs l"
+                                 "  where l.provider = j.provider and l.trade_id = j.trade_id"
+                                 "  and l.state in ('available', 'running', 'retryable')"
+                                 "  and l.id <> j.id limit 1)"
+                                 " from sync_jobs j join closed_trades t on t.id = j.trade_id"
+                                 " where j.id = $1 for update of j",
+                                 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);

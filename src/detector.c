@@ -201,7 +201,7 @@ static const char *SQL_INSERT_TRADES =
 static PGresult *query(detector *d, const char *sql, int n, const char *const *p, char *err,
                        size_t errlen)
 {
-    PGresult *r = PQexecParams(d->pg, sql, n, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(d->pg, sql, n, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) == PGRES_TUPLES_OK)
         return r;
     pg_error_copy(err, errlen, PQresultErrorMessage(r));
@@ -233,7 +233,7 @@ static PGresult *in_transaction(detector *d, const char *sql, const char *const 
     if (!r || (sql2 && pg_exec_params_ok(d->pg, sql2, 2, p2, err, errlen) != 0) ||
         pg_exec_ok(d->pg, "commit", err, errlen) != 0) {
         PQclear(r);
-        PQclear(PQexec(d->pg, "rollback"));
+        PQclear(pg_exec(d->pg, "rollback"));
         return NULL;
     }
     return r;

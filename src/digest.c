@@ -182,7 +182,7 @@ static void audit_failed(PGconn *c, const operator_id *op, const char *action, c
     sanitize_text(name, target, sizeof target, true);
     sanitize_text(why, reason, sizeof reason, true);
     if (PQtransactionStatus(c) != PQTRANS_IDLE)
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
     if (audit_write(c, op, action, target[0] ? target : NULL, reason, "failed", NULL, aerr,
                     sizeof aerr) != 0)
         fprintf(stderr, "tradeops: the refusal could not be audited: %s\n", aerr);
@@ -227,7 +227,7 @@ int digest_add(PGconn *c, const operator_id *op, const digest_spec *s, char *err
     PQclear(r);
     if (!r || audit_write(c, op, "digest.add", s->name, NULL, "ok", details, err, errlen) != 0 ||
         pg_exec_ok(c, "commit", err, errlen) != 0) {
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         free(details);
         return -1;
     }
@@ -254,7 +254,7 @@ static int change(PGconn *c, const operator_id *op, const char *action, const ch
     PQclear(r);
     if (!r || audit_write(c, op, action, name, NULL, "ok", NULL, err, errlen) != 0 ||
         pg_exec_ok(c, "commit", err, errlen) != 0) {
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         return -1;
     }
     return 0;

@@ -379,7 +379,7 @@ static int post_next(PGconn *c, const config *cfg, int64_t now_ms, int *posted, 
                         2, p, err, errlen);
     if (!r || PQntuples(r) == 0) {
         PQclear(r);
-        PQclear(PQexec(c, r ? "commit" : "rollback"));
+        PQclear(pg_exec(c, r ? "commit" : "rollback"));
         return r ? 0 : -1;
     }
     char id[24], name[64], slot[64];
@@ -399,7 +399,7 @@ static int post_next(PGconn *c, const config *cfg, int64_t now_ms, int *posted, 
         rc = post_run(c, cfg, &d, ids, sizeof ids - 1, &n, note, sizeof note, why, sizeof why);
     free(d.tpl);
     if (rc != 0 && !late)
-        PQclear(PQexec(c, "rollback to savepoint post"));
+        PQclear(pg_exec(c, "rollback to savepoint post"));
     strcat(ids, "}");
     char count[16];
     snprintf(count, sizeof count, "%d", n);
@@ -412,7 +412,7 @@ static int post_next(PGconn *c, const config *cfg, int64_t now_ms, int *posted, 
                           " attempts = attempts + 1, at = now() where id = $1",
                           5, u, err, errlen) != 0 ||
         pg_exec_ok(c, "commit", err, errlen) != 0) {
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         return -1;
     }
     if (rc == 0 && posted)

@@ -32,7 +32,7 @@ digest_set *digest_load(PGconn *c, const operator_id *op, const char *preview_na
     char now[24];
     snprintf(now, sizeof now, "%" PRId64, now_ms);
     const char *p[1] = {now};
-    PGresult *r = PQexecParams(
+    PGresult *r = pg_exec_params(
         c,
         "select d.name, d.kind, to_char(d.at_time, 'HH24:MI'), coalesce(d.weekday, 0), d.tz,"
         " array_to_string(d.accounts, ','), array_to_string(d.destinations, ','), d.enabled,"

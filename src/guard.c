@@ -137,10 +137,10 @@ static int take_locks(guard *g, char *err, size_t errlen)
     if (n) {
         char *lit = pg_text_array_literal(want, n);
         const char *p[1] = {lit};
-        PGresult *r = lit ? PQexecParams(g->pg,
-                                         "select id, pg_try_advisory_lock(" GUARD_LOCK_CLASS
-                                         ", hashtext(id)) from unnest($1::text[]) id",
-                                         1, NULL, p, NULL, NULL, 0)
+        PGresult *r = lit ? pg_exec_params(g->pg,
+                                           "select id, pg_try_advisory_lock(" GUARD_LOCK_CLASS
+                                           ", hashtext(id)) from unnest($1::text[]) id",
+                                           1, NULL, p, NULL, NULL, 0)
                           : NULL;
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             pg_error_copy(err, errlen, r ? PQresultErrorMessage(r) : "out of memory");
@@ -221,7 +221,7 @@ int guard_pass(guard *g, char *err, size_t errlen)
     if (PQbackendPID(g->pg) != pid_before)
         for (size_t i = 0; i < g->n_acc; i++)
             g->acc[i].owned = false;
-    PGresult *r = PQexec(g->pg, SQL_ACCOUNTS);
+    PGresult *r = pg_exec(g->pg, SQL_ACCOUNTS);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);

@@ -306,7 +306,7 @@ int guard_eval_account(guard *g, guard_acc *a, const guard_input *in, char *err,
                           "insert into guard_state (account_id) values ($1) on conflict do nothing",
                           1, p, err, errlen) != 0)
         goto fail;
-    PGresult *r = PQexecParams(g->pg, SQL_LOCK, 1, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(g->pg, SQL_LOCK, 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
         pg_error_copy(err, errlen,
                       PQresultStatus(r) == PGRES_TUPLES_OK ? "guard_state row vanished"
@@ -362,7 +362,7 @@ int guard_eval_account(guard *g, guard_acc *a, const guard_input *in, char *err,
     a->closing = st.state == GS_CLOSING;
     return 0;
 fail:
-    PQclear(PQexec(g->pg, "rollback"));
+    PQclear(pg_exec(g->pg, "rollback"));
     a->synced = false;
     return -1;
 }

@@ -53,8 +53,8 @@ static int open_tickets(guard *g, const char *account, char (**ids)[40], size_t 
         }
     const char *p[1] = {account};
     PGresult *r =
-        PQexecParams(g->pg, "select position_id from broker_positions where account_id = $1", 1,
-                     NULL, p, NULL, NULL, 0);
+        pg_exec_params(g->pg, "select position_id from broker_positions where account_id = $1", 1,
+                       NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);
@@ -261,7 +261,7 @@ static int finish(guard *g, guard_acc *a, const char *summary, size_t closed, si
     a->synced = true;
     return 0;
 fail:
-    PQclear(PQexec(g->pg, "rollback"));
+    PQclear(pg_exec(g->pg, "rollback"));
     return -1;
 }
 
@@ -283,10 +283,11 @@ int guard_close_account(guard *g, guard_acc *a, char *err, size_t errlen)
     /* The reason every close is audited with: why the guard tripped. */
     char reason[512] = "";
     const char *p[1] = {a->id};
-    PGresult *r = PQexecParams(g->pg,
-                               "select coalesce(trip_reason, why, 'guard closing') from guard_state"
-                               " where account_id = $1",
-                               1, NULL, p, NULL, NULL, 0);
+    PGresult *r =
+        pg_exec_params(g->pg,
+                       "select coalesce(trip_reason, why, 'guard closing') from guard_state"
+                       " where account_id = $1",
+                       1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
         guard_clean(PQgetvalue(r, 0, 0), reason, sizeof reason);
     PQclear(r);

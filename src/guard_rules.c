@@ -157,10 +157,11 @@ int guard_rules_load(PGconn *c, const char *account, guard_rules *out, bool *cus
     if (custom)
         *custom = false;
     const char *p[1] = {account};
-    PGresult *res = PQexecParams(c,
-                                 "select a.id, " GUARD_RULES_COLUMNS " from accounts a"
-                                 " left join guard_rules r on r.account_id = a.id where a.id = $1",
-                                 1, NULL, p, NULL, NULL, 0);
+    PGresult *res =
+        pg_exec_params(c,
+                       "select a.id, " GUARD_RULES_COLUMNS " from accounts a"
+                       " left join guard_rules r on r.account_id = a.id where a.id = $1",
+                       1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(res));
         PQclear(res);
@@ -256,7 +257,7 @@ static int refuse(PGconn *c, const operator_id *op, const char *target, const gu
     if (audit_write(c, op, ACTION_SET_GUARD, target, NULL, outcome, details, aerr, sizeof aerr) !=
             0 ||
         pg_exec_ok(c, "commit", aerr, sizeof aerr) != 0) {
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         snprintf(err, errlen, "%.250s (and it could not be audited: %.120s)", why, aerr);
     }
     cJSON_free(details);
@@ -366,12 +367,12 @@ int guard_rules_save(PGconn *c, const operator_id *op, const char *account, cons
     }
     /* Lock the account so two admins' changes are applied one after the other. */
     const char *p[1] = {account};
-    PGresult *res = PQexecParams(c, "select 1 from accounts where id = $1 for update", 1, NULL, p,
-                                 NULL, NULL, 0);
+    PGresult *res = pg_exec_params(c, "select 1 from accounts where id = $1 for update", 1, NULL, p,
+                                   NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(res));
         PQclear(res);
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         rc = GUARD_SAVE_FAILED;
         goto out;
     }
@@ -385,15 +386,15 @@ int guard_rules_save(PGconn *c, const operator_id *op, const char *account, cons
     /* PostgreSQL computes the trading day (guard_day), so it must know the zone. */
     const char *tz[1] = {r->reset_tz};
     if (pg_exec_ok(c, "savepoint guard_tz", err, errlen) != 0) {
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         rc = GUARD_SAVE_FAILED;
         goto out;
     }
-    res = PQexecParams(c, "select now() at time zone $1", 1, NULL, tz, NULL, NULL, 0);
+    res = pg_exec_params(c, "select now() at time zone $1", 1, NULL, tz, NULL, NULL, 0);
     bool tz_ok = PQresultStatus(res) == PGRES_TUPLES_OK;
     PQclear(res);
     if (!tz_ok) {
-        PQclear(PQexec(c, "rollback to savepoint guard_tz"));
+        PQclear(pg_exec(c, "rollback to savepoint guard_tz"));
         snprintf(err, errlen,
                  "unknown time zone \"%s\": PostgreSQL does not know it; use an IANA name "
                  "such as Europe/Prague, America/New_York or UTC",
@@ -409,7 +410,7 @@ int guard_rules_save(PGconn *c, const operator_id *op, const char *account, cons
     }
     if (write_rules(c, &now, account, r, custom ? &prev : NULL, err, errlen) != 0 ||
         pg_exec_ok(c, "commit", err, errlen) != 0) {
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         rc = GUARD_SAVE_FAILED;
         goto out;
     }

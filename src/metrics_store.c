@@ -89,7 +89,7 @@ int ms_fail_res(PGresult *r, PGconn *c, const char *what, char *err, size_t errl
 PGresult *ms_query(PGconn *c, const char *sql, int n, const char *const *p, int binary,
                        const char *what, char *err, size_t errlen)
 {
-    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, binary);
+    PGresult *r = pg_exec_params(c, sql, n, NULL, p, NULL, NULL, binary);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         ms_fail_res(r, c, what, err, errlen);
         return NULL;

@@ -28,20 +28,20 @@ int metrics_store_set_balance(PGconn *c, const operator_id *op, const char *acco
     char amount[40];
     snprintf(amount, sizeof amount, "%.17g", balance);
     const char *p[2] = {account, amount};
-    PGresult *r = PQexecParams(c,
-                               "update accounts a set starting_balance = $2::float8 from (select"
-                               " id, starting_balance as prev from accounts where id = $1 for"
-                               " update) o where a.id = o.id returning o.prev::text",
-                               2, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c,
+                                 "update accounts a set starting_balance = $2::float8 from (select"
+                                 " id, starting_balance as prev from accounts where id = $1 for"
+                                 " update) o where a.id = o.id returning o.prev::text",
+                                 2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         snprintf(err, errlen, "%s", PQresultErrorMessage(r));
         PQclear(r);
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         return -1;
     }
     if (PQntuples(r) == 0) {
         PQclear(r);
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         snprintf(err, errlen, "no such account");
         return 1;
     }
@@ -59,7 +59,7 @@ int metrics_store_set_balance(PGconn *c, const operator_id *op, const char *acco
     int rc = audit_write(c, op, ACTION_SET_BALANCE, account, NULL, "ok", details, err, errlen);
     cJSON_free(details);
     if (rc != 0 || pg_exec_ok(c, "commit", err, errlen) != 0) {
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         return -1;
     }
     /* Every bucket opens from the new balance. */

@@ -32,7 +32,7 @@ int migrate_latest(void)
 
 int migrate_current(PGconn *c, char *err, size_t errlen)
 {
-    PGresult *r = PQexec(c, "select coalesce(max(version), 0) from schema_migrations");
+    PGresult *r = pg_exec(c, "select coalesce(max(version), 0) from schema_migrations");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         /* No table yet means a fresh database. */
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -58,21 +58,21 @@ static int apply_one(PGconn *c, const struct migration *m, char *err, size_t err
     char vbuf[16];
     snprintf(vbuf, sizeof vbuf, "%d", m->version);
     const char *p[2] = {vbuf, m->name};
-    PGresult *r = PQexecParams(c, "select 1 from schema_migrations where version = $1::int", 1,
-                               NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, "select 1 from schema_migrations where version = $1::int", 1,
+                                 NULL, p, NULL, NULL, 0);
     int done = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
     PQclear(r);
     if (done)
         return pg_exec_ok(c, "commit", err, errlen);
-    r = PQexec(c, m->sql);
+    r = pg_exec(c, m->sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
         snprintf(err, errlen, "migration %s failed: %s", m->name, PQresultErrorMessage(r));
         PQclear(r);
         goto fail;
     }
     PQclear(r);
-    r = PQexecParams(c, "insert into schema_migrations (version, name) values ($1::int, $2)", 2,
-                     NULL, p, NULL, NULL, 0);
+    r = pg_exec_params(c, "insert into schema_migrations (version, name) values ($1::int, $2)", 2,
+                       NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         snprintf(err, errlen, "recording migration %s: %s", m->name, PQresultErrorMessage(r));
         PQclear(r);
@@ -81,7 +81,7 @@ static int apply_one(PGconn *c, const struct migration *m, char *err, size_t err
     PQclear(r);
     return pg_exec_ok(c, "commit", err, errlen);
 fail:
-    PQclear(PQexec(c, "rollback"));
+    PQclear(pg_exec(c, "rollback"));
     return -1;
 }
 

@@ -196,7 +196,7 @@ static int run_enqueue(PGconn *c, const char *const *p, char *err, size_t errlen
         snprintf(err, errlen, "notify: %s", perr);
         return -1;
     }
-    PGresult *r = PQexecParams(c, SQL_ENQUEUE, 8, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, SQL_ENQUEUE, 8, NULL, p, NULL, NULL, 0);
     int n = -1;
     if (PQresultStatus(r) == PGRES_TUPLES_OK)
         n = PQntuples(r);
@@ -207,8 +207,8 @@ static int run_enqueue(PGconn *c, const char *const *p, char *err, size_t errlen
         pg_exec_ok(c, own ? "commit" : "release savepoint notify_enqueue", perr, sizeof perr) == 0)
         return n;
     PQclear(
-        PQexec(c, own ? "rollback"
-                      : "rollback to savepoint notify_enqueue; release savepoint notify_enqueue"));
+        pg_exec(c, own ? "rollback"
+                       : "rollback to savepoint notify_enqueue; release savepoint notify_enqueue"));
     snprintf(err, errlen, "notify: queueing failed: %s", perr);
     return -1;
 }
@@ -345,7 +345,7 @@ out:
     PQclear(r);
     if (rc >= 0 && pg_exec_ok(pg, "commit", err, errlen) == 0)
         return rc;
-    PQclear(PQexec(pg, "rollback"));
+    PQclear(pg_exec(pg, "rollback"));
     if (rc == 1)
         notify_claim_done(c);
     return -1;

@@ -1,6 +1,7 @@
 /* pg.c - see pg.h. */
 #include "pg.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,15 +47,48 @@ PGconn *pg_connect(const char *conninfo, char *err, size_t errlen)
     return c;
 }
 
-int pg_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
+/* Times a statement into the system metrics. A failure counts as an error
+ * unless the server refused the statement's data (SQLSTATE class 22, a
+ * data exception, or 23, an integrity constraint): callers expect those
+ * and turn them into the operator's message. A lost connection, a syntax
+ * error, a deadlock or a timeout counts. */
+static void observe(PGconn *c, const PGresult *r, double t0)
+{
+    sysm_observe_ms(SYSM_PG_MS, (clock_mono_us() - t0) / 1000.0);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY ||
+        st == PGRES_COPY_IN || st == PGRES_COPY_OUT)
+        return;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    bool refused_data = state && PQstatus(c) == CONNECTION_OK &&
+                        (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
+    if (!refused_data)
+        sysm_count_error();
+}
+
+PGresult *pg_exec_params(PGconn *c, const char *sql, int n, const Oid *types,
+                         const char *const *params, const int *lengths, const int *formats,
+                         int result_format)
+{
+    double t0 = clock_mono_us();
+    PGresult *r = PQexecParams(c, sql, n, types, params, lengths, formats, result_format);
+    observe(c, r, t0);
+    return r;
+}
+
+PGresult *pg_exec(PGconn *c, const char *sql)
 {
     double t0 = clock_mono_us();
     PGresult *r = PQexec(c, sql);
-    sysm_observe_ms(SYSM_PG_MS, (clock_mono_us() - t0) / 1000.0);
+    observe(c, r, t0);
+    return r;
+}
+
+int pg_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = pg_exec(c, sql);
     ExecStatusType st = PQresultStatus(r);
     int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (!ok)
-        sysm_count_error();
     if (!ok)
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
     PQclear(r);
@@ -64,13 +98,10 @@ int pg_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
 PGresult *pg_query(PGconn *c, const char *sql, int n, const char *const *params, char *err,
                    size_t errlen)
 {
-    double t0 = clock_mono_us();
-    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    sysm_observe_ms(SYSM_PG_MS, (clock_mono_us() - t0) / 1000.0);
+    PGresult *r = pg_exec_params(c, sql, n, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
-    sysm_count_error();
     pg_error_copy(err, errlen, PQresultErrorMessage(r));
     PQclear(r);
     return NULL;

@@ -30,6 +30,18 @@ int pg_exec_params_ok(PGconn *c, const char *sql, int n, const char *const *para
 PGresult *pg_query(PGconn *c, const char *sql, int n, const char *const *params, char *err,
                    size_t errlen);
 
+/* PQexecParams and PQexec with libpq's own contract (the caller checks
+ * the status and PQclears), timed into the system metrics' PostgreSQL
+ * latency (as are the helpers above). A failed statement counts as an
+ * error there unless the server refused its data (SQLSTATE class 22 or
+ * 23: a bad value, a unique key), which callers expect and explain. Every
+ * module runs its statements through these or the helpers above, so the
+ * figures cover them all. */
+PGresult *pg_exec_params(PGconn *c, const char *sql, int n, const Oid *types,
+                         const char *const *params, const int *lengths, const int *formats,
+                         int result_format);
+PGresult *pg_exec(PGconn *c, const char *sql);
+
 /* Copies PQerrorMessage/PQresultErrorMessage without the trailing newline. */
 void pg_error_copy(char *dst, size_t dstlen, const char *msg);
 

@@ -44,7 +44,7 @@ static double get_num(const PGresult *r, int row, int col)
 static PGresult *query(PGconn *c, const char *sql, int n, const char *const *p, char *err,
                        size_t errlen)
 {
-    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, sql, n, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);

@@ -306,7 +306,7 @@ int secret_store(PGconn *c, const secret_key *key, enum sync_provider p, const c
                            by ? by : ""};
     int lens[7] = {0, 0, 0, NONCE_BYTES, len + fin, TAG_BYTES, 0};
     int fmts[7] = {0, 0, 0, 1, 1, 1, 0};
-    PGresult *r = PQexecParams(
+    PGresult *r = pg_exec_params(
         c,
         "insert into sync_credentials (provider, account_id, key_id, nonce, ciphertext, tag,"
         " updated_by) values ($1, $2, $3, $4::bytea, $5::bytea, $6::bytea, $7)"
@@ -339,11 +339,11 @@ int secret_load(PGconn *c, const secret_key *key, enum sync_provider p, const ch
     const char *vals[2] = {sync_provider_name(p), account};
     /* The account's own row first ('' sorts first, so descending). Binary
      * results: bytea arrives raw, text columns as their bytes. */
-    PGresult *r = PQexecParams(c,
-                               "select account_id, key_id, nonce, ciphertext, tag"
-                               " from sync_credentials where provider = $1"
-                               " and account_id in ($2, '') order by account_id desc limit 1",
-                               2, NULL, vals, NULL, NULL, 1);
+    PGresult *r = pg_exec_params(c,
+                                 "select account_id, key_id, nonce, ciphertext, tag"
+                                 " from sync_credentials where provider = $1"
+                                 " and account_id in ($2, '') order by account_id desc limit 1",
+                                 2, NULL, vals, NULL, NULL, 1);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         /* With the connection gone there is no result to ask. */
         const char *m = r ? PQresultErrorMessage(r) : "";

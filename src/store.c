@@ -121,14 +121,14 @@ int store_load_snapshot(PGconn *c, const operator_id *scope, const char *only_ac
         return -1;
     }
     const char *p[2] = {lit, only_account};
-    PGresult *ra = PQexecParams(c, SNAPSHOT_ACCOUNTS, 2, NULL, p, NULL, NULL, 0);
+    PGresult *ra = pg_exec_params(c, SNAPSHOT_ACCOUNTS, 2, NULL, p, NULL, NULL, 0);
     PGresult *rp = NULL;
     int rc = -1;
     if (PQresultStatus(ra) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(ra));
         goto done;
     }
-    rp = PQexecParams(c, SNAPSHOT_POSITIONS, 2, NULL, p, NULL, NULL, 0);
+    rp = pg_exec_params(c, SNAPSHOT_POSITIONS, 2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(rp) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(rp));
         goto done;
@@ -285,7 +285,7 @@ int store_write_cycle(PGconn *c, const account_view *accounts, const bool *fetch
         pg_exec_params_ok(c, DELETE_GONE, 2, p2, err, errlen) != 0 ||
         pg_exec_params_ok(c, UPSERT_POSITIONS, 1, p3, err, errlen) != 0 ||
         pg_exec_params_ok(c, MARK_DOWN, 1, p4, err, errlen) != 0) {
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         goto out;
     }
     rc = pg_exec_ok(c, "commit", err, errlen);
@@ -313,11 +313,11 @@ int store_account_add(PGconn *c, const operator_id *op, const char *id, const ch
     if (pg_exec_ok(c, "begin", err, errlen) != 0)
         return -1;
     const char *p[4] = {id, name, lim, op->actor};
-    PGresult *r = PQexecParams(c,
-                               "insert into accounts (id, name, dd_limit_pct, created_by)"
-                               " values ($1, $2, $3::float8, $4)"
-                               " on conflict (id) do nothing returning id",
-                               4, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c,
+                                 "insert into accounts (id, name, dd_limit_pct, created_by)"
+                                 " values ($1, $2, $3::float8, $4)"
+                                 " on conflict (id) do nothing returning id",
+                                 4, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         if (state && strcmp(state, "23514") == 0)
@@ -328,17 +328,17 @@ int store_account_add(PGconn *c, const operator_id *op, const char *id, const ch
         else
             pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         return -1;
     }
     *existed = PQntuples(r) == 0;
     PQclear(r);
     if (*existed) {
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         return 0;
     }
     if (audit_write(c, op, "account.add", id, NULL, "ok", details, err, errlen) != 0) {
-        PQclear(PQexec(c, "rollback"));
+        PQclear(pg_exec(c, "rollback"));
         return -1;
     }
     return pg_exec_ok(c, "commit", err, errlen);

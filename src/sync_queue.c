@@ -63,7 +63,7 @@ static int fail_result(PGresult *r, char *err, size_t errlen)
 
 static void rollback(PGconn *c)
 {
-    PQclear(PQexec(c, "rollback"));
+    PQclear(pg_exec(c, "rollback"));
 }
 
 static void copy_col(char *dst, size_t n, const PGresult *r, int i, int col)
@@ -191,7 +191,7 @@ int sync_queue_claim(PGconn *c, int provider, int max, const char *worker, sync_
         prov = sync_provider_name((enum sync_provider)provider);
     }
     const char *p[3] = {worker, prov, lim};
-    PGresult *r = PQexecParams(c, SYNC_SQL_CLAIM, 3, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, SYNC_SQL_CLAIM, 3, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         return fail_result(r, err, errlen);
     int rows = PQntuples(r);
@@ -263,15 +263,15 @@ int sync_queue_resolve_breaches(PGconn *c, const char *account, size_t *n_resolv
     if (n_resolved)
         *n_resolved = 0;
     const char *p[1] = {account && account[0] ? account : NULL};
-    PGresult *r = PQexecParams(c,
-                               "select a.account_id from alerts a"
-                               " where a.kind = '" SLA_KIND "' and a.state <> 'resolved'"
-                               " and a.account_id is not null"
-                               " and ($1::text is null or a.account_id = $1)"
-                               " and not exists (select 1 from sync_jobs j"
-                               "  where j.account_id = a.account_id"
-                               "  and j.sla_breached_at is not null and j.state in " SQ_LIVE ")",
-                               1, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c,
+                                 "select a.account_id from alerts a"
+                                 " where a.kind = '" SLA_KIND "' and a.state <> 'resolved'"
+                                 " and a.account_id is not null"
+                                 " and ($1::text is null or a.account_id = $1)"
+                                 " and not exists (select 1 from sync_jobs j"
+                                 "  where j.account_id = a.account_id"
+                                 "  and j.sla_breached_at is not null and j.state in " SQ_LIVE ")",
+                                 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         return fail_result(r, err, errlen);
     static const char *const kinds[1] = {SLA_KIND};
@@ -347,7 +347,7 @@ int sync_queue_complete(PGconn *c, const config *cfg, const sync_job *job, const
         cJSON_free(result);
         return -1;
     }
-    PGresult *r = PQexecParams(c, SYNC_SQL_COMPLETE, 6, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, SYNC_SQL_COMPLETE, 6, NULL, p, NULL, NULL, 0);
     cJSON_free(result);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         fail_result(r, err, errlen);
@@ -405,7 +405,7 @@ int sync_queue_fail(PGconn *c, const config *cfg, const sync_policy *p, const sy
     const char *lp[2] = {id, worker ? worker : ""};
     if (pg_exec_ok(c, "begin", err, errlen) != 0)
         return -1;
-    PGresult *r = PQexecParams(c, SQL_FAIL_LOCK, 2, NULL, lp, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, SQL_FAIL_LOCK, 2, NULL, lp, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         fail_result(r, err, errlen);
         rollback(c);
@@ -514,7 +514,7 @@ int sync_queue_rescue(PGconn *c, const char *instance, const char *boot, int64_t
     snprintf(stale, sizeof stale, "%" PRId64, stale_ms > 0 ? stale_ms : 0);
     if (!p[0] && stale_ms <= 0)
         return 0;
-    PGresult *r = PQexecParams(c, SQL_RESCUE, 3, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, SQL_RESCUE, 3, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         return fail_result(r, err, errlen);
     *n = atoi(PQcmdTuples(r));
@@ -541,7 +541,7 @@ int sync_queue_sla_sweep(PGconn *c, const config *cfg, const sync_policy *p, int
     const char *sp[1] = {deadline};
     if (pg_exec_ok(c, "begin", err, errlen) != 0)
         return -1;
-    PGresult *r = PQexecParams(c, SQL_SWEEP, 1, NULL, sp, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, SQL_SWEEP, 1, NULL, sp, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         fail_result(r, err, errlen);
         rollback(c);

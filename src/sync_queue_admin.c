@@ -198,7 +198,7 @@ static int run_batch(PGconn *c, batch_stmt *b, int64_t cursor, int64_t last, int
     b->params[b->i_cursor] = b->bufs[b->i_cursor];
     b->params[b->i_last] = b->bufs[b->i_last];
     b->params[b->i_batch] = b->bufs[b->i_batch];
-    PGresult *r = PQexecParams(c, b->sql, b->n, NULL, b->params, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, b->sql, b->n, NULL, b->params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         int unique = sq_sqlstate_is(r, SQ_UNIQUE_VIOLATION);
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
@@ -243,7 +243,7 @@ static int run_rowwise(PGconn *c, batch_stmt *b, int64_t cursor, int64_t last, i
     b->params[b->i_cursor] = b->bufs[b->i_cursor];
     b->params[b->i_last] = b->bufs[b->i_last];
     b->params[b->i_batch] = b->bufs[b->i_batch];
-    PGresult *ids = PQexecParams(c, b->ids_sql, b->n, NULL, b->params, NULL, NULL, 0);
+    PGresult *ids = pg_exec_params(c, b->ids_sql, b->n, NULL, b->params, NULL, NULL, 0);
     if (PQresultStatus(ids) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(ids));
         PQclear(ids);
@@ -311,7 +311,7 @@ int sync_queue_count(PGconn *c, const sync_filter *f, enum sync_admin_op op, int
              "select count(*), count(*) filter (where j.state in %s)"
              " from sync_jobs j join closed_trades t on t.id = j.trade_id where true%s",
              appl, where);
-    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, sql, n, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);
@@ -340,7 +340,7 @@ static int count_range(PGconn *c, const sync_filter *f, const char *scope, int64
              " from sync_jobs j join closed_trades t on t.id = j.trade_id where true%s"
              " and ($%d::text[] is null or j.account_id = any($%d::text[]))",
              where, n, n);
-    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, sql, n, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);
@@ -354,7 +354,7 @@ static int count_range(PGconn *c, const sync_filter *f, const char *scope, int64
 
 static void rollback(PGconn *c)
 {
-    PQclear(PQexec(c, "rollback"));
+    PQclear(pg_exec(c, "rollback"));
 }
 
 int sync_queue_admin(PGconn *c, enum sync_admin_op op, const sync_filter *f, int batch,

@@ -120,7 +120,7 @@ static int64_t int_of(const PGresult *r, int row, int col)
 static PGresult *run(PGconn *c, const char *sql, int n, const char *const *p, char *err,
                      size_t errlen)
 {
-    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, sql, n, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);
@@ -299,7 +299,7 @@ sync_set *sync_view_load(PGconn *c, const sync_filter *f, size_t max_rows,
         (rh = run(c, SQL_HOUR, 1, p1, err, errlen)) && (rg = run(c, SQL_GROUPS, 1, p1, err, errlen)) &&
         (rr = run(c, sql_rows, n + 1, p1, err, errlen)))
         rm = run(c, sql_match, n, p1, err, errlen);
-    PQclear(PQexec(c, rm ? "commit" : "rollback"));
+    PQclear(pg_exec(c, rm ? "commit" : "rollback"));
     if (!rm)
         goto out;
     s = sync_set_new((size_t)PQntuples(rr), (size_t)PQntuples(rg));
@@ -419,7 +419,7 @@ int sync_view_load_job(PGconn *c, int64_t job_id, const operator_id *scope, sync
         goto out;
     if ((rj = run(c, SQL_JOB, 2, params, err, errlen)) != NULL)
         ra = run(c, SQL_ATTEMPTS, 3, params, err, errlen);
-    PQclear(PQexec(c, ra ? "commit" : "rollback"));
+    PQclear(pg_exec(c, ra ? "commit" : "rollback"));
     if (!ra)
         goto out;
     bool found = PQntuples(rj) == 1;

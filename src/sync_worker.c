@@ -209,10 +209,9 @@ static int tradervue_lock(worker *w, const char *secret, bool take, char *err, s
                    ? 1
                    : -1;
     while (!atomic_load(&w->parent->stop)) {
-        PGresult *r = PQexecParams(w->pg,
-                                   "select pg_try_advisory_lock(" SYNC_STR(TRADERVUE_LOCK_CLASS)
-                                   ", hashtext($1))",
-                                   1, NULL, p, NULL, NULL, 0);
+        PGresult *r = pg_exec_params(
+            w->pg, "select pg_try_advisory_lock(" SYNC_STR(TRADERVUE_LOCK_CLASS) ", hashtext($1))",
+            1, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             pg_error_copy(err, errlen, PQresultErrorMessage(r));
             PQclear(r);

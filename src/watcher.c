@@ -107,7 +107,7 @@ static PGresult *query(PGconn *c, const char *sql, const char *p1, const char *p
                        size_t errlen)
 {
     const char *p[2] = {p1, p2};
-    PGresult *r = PQexecParams(c, sql, p2 ? 2 : 1, NULL, p, NULL, NULL, 0);
+    PGresult *r = pg_exec_params(c, sql, p2 ? 2 : 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_copy(err, errlen, PQresultErrorMessage(r));
         PQclear(r);
@@ -264,7 +264,7 @@ static int load(watcher *w, char *err, size_t errlen)
     ra = query(w->pg, SQL_ALERTS, scope_lit, n_resolved, err, errlen);
     rg = ra ? query(w->pg, SQL_GUARDS, scope_lit, NULL, err, errlen) : NULL;
     rl = rg ? query(w->pg, SQL_AUDIT, trader ? w->scope->user : NULL, n_audit, err, errlen) : NULL;
-    PQclear(PQexec(w->pg, rl ? "commit" : "rollback"));
+    PQclear(pg_exec(w->pg, rl ? "commit" : "rollback"));
     if (!rl)
         goto out;
     alert_set *s =

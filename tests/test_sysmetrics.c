@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "harness/th.h"
 #include "metrics_http.h"
 #include "model.h"
+#include "pg.h"
 #include "sysmetrics.h"
 
 #define WAIT_MS 10000
@@ -77,6 +79,56 @@ Test(sysmetrics, errors_and_hit_rate)
     double rate = sysm_take_hit_rate();
     cr_assert_float_eq(rate, 0.75, 1e-12);
     cr_assert(isnan(sysm_take_hit_rate()), "counted since the previous take");
+}
+
+/* Every module's statements go through pg.h, so every one is timed; a
+ * value or key the server refuses is the caller's business, a statement
+ * that cannot run or a lost connection is an error. */
+Test(sysmetrics, every_statement_is_timed)
+{
+    char *ci = th_db_fresh();
+    cr_assert(ci);
+    char err[256];
+    PGconn *c = pg_connect(ci, err, sizeof err);
+    cr_assert(c, "%s", err);
+    sysm_reset();
+    const char *p[1] = {"1"};
+    PQclear(pg_exec_params(c, "select $1::int", 1, NULL, p, NULL, NULL, 0));
+    PQclear(pg_exec(c, "select 1"));
+    PGresult *r = pg_exec(c, "select 1/0");
+    cr_assert_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+    PQclear(r);
+    cr_assert_eq(pg_exec_ok(c, "create temporary table u (k int primary key);"
+                               " insert into u values (1), (1)",
+                            err, sizeof err),
+                 -1, "a duplicate key is refused");
+    operator_id op = {0};
+    snprintf(op.user, sizeof op.user, "nobody");
+    cr_assert_eq(auth_load(c, &op, err, sizeof err), -1, "an unknown operator is refused");
+    latency_summary s = sysm_take_latency(SYSM_PG_MS);
+    cr_assert_eq(s.count, 5, "the two wrappers, two refused statements and auth_load's query: %zu",
+                 (size_t)s.count);
+    double refused = sysm_errors_last_minute();
+    cr_assert_float_eq(refused, 0, 1e-12, "a division by zero or a duplicate key is not an error");
+    cr_assert_null(pg_query(c, "selec 1", 0, NULL, err, sizeof err));
+    double bad = sysm_errors_last_minute();
+    cr_assert_float_eq(bad, 1, 1e-12, "a statement that cannot run is an error");
+
+    /* The server ends this session: the next statement finds it gone. */
+    PGconn *killer = pg_connect(ci, err, sizeof err);
+    cr_assert(killer, "%s", err);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", PQbackendPID(c));
+    const char *kp[1] = {pid};
+    cr_assert_eq(pg_exec_params_ok(killer, "select pg_terminate_backend($1::int)", 1, kp, err,
+                                   sizeof err),
+                 0, "%s", err);
+    PQclear(pg_exec(c, "select 1"));
+    double lost = sysm_errors_last_minute();
+    cr_assert_float_eq(lost, 2, 1e-12, "a lost connection is counted");
+    PQfinish(killer);
+    PQfinish(c);
+    th_db_drop(ci);
 }
 
 Test(sysmetrics, history_order_and_gaps)
