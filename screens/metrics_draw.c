@@ -285,12 +285,14 @@ static void sys_pane(const metrics_scr *s, WINDOW *w, int y, int x, int h, int w
         const sys_metric *m = &sys->m[i];
         draw_text(w, row, x, SYS_LABEL_W, sys_rows[i].label, theme_attr(ROLE_NORMAL), DRAW_LEFT);
         sys_value(m, sys_rows[i].kind, buf, sizeof buf);
+        if (i == SYSM_POLL_MS && sys->polled_elsewhere && strcmp(buf, "n/a") == 0)
+            snprintf(buf, sizeof buf, "other instance");
         int vx = x + SYS_LABEL_W + 1, vw = SYS_VALUE_W;
         if (vx + vw > right)
             vw = right - vx;
         if (vw <= 0)
             continue;
-        bool unknown = strcmp(buf, "n/a") == 0;
+        bool unknown = strcmp(buf, "n/a") == 0 || strcmp(buf, "other instance") == 0;
         draw_text(w, row, vx, vw, buf, theme_attr(unknown ? ROLE_DIM : ROLE_NORMAL), DRAW_RIGHT);
         int sx = vx + vw + 1, sw = right - sx;
         size_t nh = m->n_history > SYSM_HISTORY ? SYSM_HISTORY : m->n_history;

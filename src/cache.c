@@ -19,6 +19,7 @@
 
 struct cache {
     char url[512];
+    char prefix[64];
     int timeout_ms;
     redisContext *ctx;
     int64_t next_try_ms;
@@ -87,12 +88,13 @@ static int ensure(cache *c, char *err, size_t errlen)
     return connect_now(c, err, errlen);
 }
 
-cache *cache_open(const char *url, int timeout_ms)
+cache *cache_open(const char *url, int timeout_ms, const char *prefix)
 {
     cache *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     snprintf(c->url, sizeof c->url, "%s", url);
+    snprintf(c->prefix, sizeof c->prefix, "%s", prefix && prefix[0] ? prefix : CACHE_DEFAULT_PREFIX);
     c->timeout_ms = timeout_ms;
     connect_now(c, NULL, 0);
     return c;
@@ -162,7 +164,7 @@ int cache_put_accounts(cache *c, const char *const *ids, const char *const *json
     snprintf(ttl, sizeof ttl, "%d", ttl_s);
     for (size_t i = 0; i < n; i++) {
         char key[128];
-        snprintf(key, sizeof key, CACHE_KEY_PREFIX "%s", ids[i]);
+        snprintf(key, sizeof key, "%sacct:%s", c->prefix, ids[i]);
         const char *argv[] = {"SET", key, json[i], "EX", ttl};
         if (redisAppendCommandArgv(c->ctx, 5, argv, NULL) != REDIS_OK) {
             set_err(c, err, errlen, "SET");
@@ -197,7 +199,7 @@ int cache_get_account(cache *c, const char *id, char **out, char *err, size_t er
 {
     *out = NULL;
     char key[128];
-    snprintf(key, sizeof key, CACHE_KEY_PREFIX "%s", id);
+    snprintf(key, sizeof key, "%sacct:%s", c->prefix, id);
     const char *argv[] = {"GET", key};
     redisReply *r = command(c, err, errlen, 2, argv, NULL);
     if (!r)
@@ -218,10 +220,67 @@ int cache_get_account(cache *c, const char *id, char **out, char *err, size_t er
     return 0;
 }
 
+int cache_get_accounts(cache *c, const char *const *ids, size_t n, char **out, char *err,
+                       size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    if (n == 0)
+        return 0;
+    const char **argv = calloc(n + 1, sizeof *argv);
+    char (*keys)[128] = calloc(n, sizeof *keys);
+    redisReply *r = NULL;
+    int rc = -1;
+    if (!argv || !keys) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    argv[0] = "MGET";
+    for (size_t i = 0; i < n; i++) {
+        snprintf(keys[i], sizeof keys[i], "%sacct:%s", c->prefix, ids[i]);
+        argv[i + 1] = keys[i];
+    }
+    r = command(c, err, errlen, (int)(n + 1), argv, NULL);
+    if (!r)
+        goto out;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+        snprintf(err, errlen, "Redis MGET: unexpected reply");
+        sysm_count_error();
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *v = r->element[i];
+        if (v->type == REDIS_REPLY_STRING) {
+            out[i] = strndup(v->str, v->len);
+            if (!out[i]) {
+                snprintf(err, errlen, "out of memory");
+                for (size_t j = 0; j < i; j++) {
+                    free(out[j]);
+                    out[j] = NULL;
+                }
+                goto out;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (out[i])
+            c->hits++;
+        else
+            c->misses++;
+    }
+    rc = 0;
+out:
+    if (r)
+        freeReplyObject(r);
+    free(keys);
+    free(argv);
+    return rc;
+}
+
 int cache_ttl_account(cache *c, const char *id, long long *ttl, char *err, size_t errlen)
 {
     char key[128];
-    snprintf(key, sizeof key, CACHE_KEY_PREFIX "%s", id);
+    snprintf(key, sizeof key, "%sacct:%s", c->prefix, id);
     const char *argv[] = {"TTL", key};
     redisReply *r = command(c, err, errlen, 2, argv, NULL);
     if (!r)
@@ -233,9 +292,10 @@ int cache_ttl_account(cache *c, const char *id, long long *ttl, char *err, size_
 
 int cache_publish_generation(cache *c, uint64_t generation, char *err, size_t errlen)
 {
-    char g[32];
+    char g[32], channel[96];
     snprintf(g, sizeof g, "%llu", (unsigned long long)generation);
-    const char *argv[] = {"PUBLISH", CACHE_CHANNEL, g};
+    snprintf(channel, sizeof channel, "%supdates", c->prefix);
+    const char *argv[] = {"PUBLISH", channel, g};
     redisReply *r = command(c, err, errlen, 3, argv, NULL);
     if (!r)
         return -1;

@@ -219,7 +219,7 @@ int cli_status(config *cfg, int argc, char **argv)
         }
     }
     double redis_us = NAN;
-    cache *rc = cache_open(cfg->redis_url, cfg->redis_timeout_ms);
+    cache *rc = cache_open(cfg->redis_url, cfg->redis_timeout_ms, cfg->redis_prefix);
     if (rc && cache_ping(rc, &redis_us, redis_err, sizeof redis_err) != 0)
         redis_us = NAN;
     cache_close(rc);
@@ -230,6 +230,8 @@ int cli_status(config *cfg, int argc, char **argv)
     if (pg_err[0] == '\0') {
         m = model_new();
         e = m ? engine_new(cfg, &op, m, err, sizeof err) : NULL;
+        if (e)
+            engine_poll_everything(e, true); /* a check of this host's own link */
         if (e && engine_cycle_once(e, err, sizeof err) == 0)
             s = model_acquire(m);
         else
@@ -422,6 +424,8 @@ int cli_positions(config *cfg, int argc, char **argv)
     if (live) {
         model *m = model_new();
         engine *e = m ? engine_new(cfg, &op, m, err, sizeof err) : NULL;
+        if (e)
+            engine_poll_everything(e, true); /* asked for: whoever polls them */
         if (!e || engine_cycle_once(e, err, sizeof err) != 0)
             fprintf(stderr, "tradeops: live poll failed: %s; showing stored data\n", err);
         engine_free(e);

@@ -17,7 +17,9 @@
 #include <string.h>
 #include <strings.h>
 
-enum key_type { KEY_STR, KEY_INT, KEY_BOOL, KEY_ENUM };
+/* KEY_NAME: a string of letters, digits and ":_.-" (no glob characters,
+ * no spaces), at least one. */
+enum key_type { KEY_STR, KEY_INT, KEY_BOOL, KEY_ENUM, KEY_NAME };
 
 struct key {
     const char *section, *name;
@@ -39,6 +41,8 @@ static const struct key KEYS[] = {
      "connect and command timeout for Redis"},
     {"redis", "cache_ttl_s", KEY_INT, S(cache_ttl_s), 1, 3600, NULL, "5",
      "lifetime of per-account snapshots in the cache"},
+    {"redis", "key_prefix", KEY_NAME, S(redis_prefix), 0, 0, NULL, "tradeops:",
+     "prefix of every cache key and channel, so deployments sharing a Redis stay apart"},
     {"broker", "url", KEY_STR, S(broker_url), 0, 0, NULL,
      "https://mt-client-api-v1.agiliumtrade.agiliumtrade.ai",
      "base URL of the MetaApi-shaped broker bridge"},
@@ -224,6 +228,21 @@ static int set_key(config *c, const struct key *k, const char *value, char *err,
         for (const char *p = value; *p; p++)
             if ((unsigned char)*p < 0x20 || *p == 0x7f) {
                 snprintf(err, errlen, "%s.%s contains a control character", k->section, k->name);
+                return -1;
+            }
+        snprintf(field, k->size, "%s", value);
+        return 0;
+    case KEY_NAME:
+        if (!value[0] || strlen(value) >= k->size) {
+            snprintf(err, errlen, "%s.%s must be 1 to %zu characters", k->section, k->name,
+                     k->size - 1);
+            return -1;
+        }
+        for (const char *p = value; *p; p++)
+            if (!isalnum((unsigned char)*p) && !strchr(":_.-", *p)) {
+                snprintf(err, errlen,
+                         "%s.%s may hold only letters, digits and : _ . - (found \"%c\")",
+                         k->section, k->name, isprint((unsigned char)*p) ? *p : '?');
                 return -1;
             }
         snprintf(field, k->size, "%s", value);

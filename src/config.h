@@ -24,6 +24,7 @@ typedef struct config {
     char redis_url[CONFIG_STR];
     int redis_timeout_ms;
     int cache_ttl_s;
+    char redis_prefix[64];
     /* [broker] */
     char broker_url[CONFIG_STR];
     char broker_token_file[CONFIG_STR];

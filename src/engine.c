@@ -4,6 +4,16 @@
  * The poller keeps its own working copy of the accounts (with positions);
  * each cycle it updates that copy from the outcomes and publishes a deep
  * copy, so the published snapshot is never touched again.
+ *
+ * One instance polls each account: the holder of the account's session
+ * advisory lock (POLL_LOCK_CLASS, hashtext(id)) on the poller's own
+ * connection, tried each cycle for the accounts it lacks. The holder polls
+ * the broker and writes PostgreSQL and Redis; every other instance reads
+ * the holder's snapshot from Redis (a cache hit), or from PostgreSQL when
+ * Redis has none or is down (a miss). When the holder's session ends its
+ * locks go and the next cycle of another instance takes them. Without
+ * PostgreSQL nothing can be coordinated, so an instance then polls every
+ * account itself: the console keeps working.
  */
 #include "engine.h"
 
@@ -37,6 +47,10 @@
 #include "view_json.h"
 #include "watcher.h"
 
+/* First half of the poll ownership lock: "pol" in ASCII (the guard's is
+ * "grd"); the second half is hashtext(account). */
+#define POLL_LOCK_CLASS "7368556"
+
 struct engine {
     const config *cfg;
     const operator_id *scope;
@@ -47,7 +61,11 @@ struct engine {
     cache *redis;
     broker_poller *broker;
     account_view *acc; /* working copy, sorted by id */
+    bool *owned;       /* parallel to acc: this instance polls it */
     size_t n_acc;
+    int lock_pid;      /* backend of the session holding the poll locks */
+    bool poll_all;     /* engine_poll_everything: no ownership */
+    size_t n_polled;   /* accounts polled here in the last cycle */
     int64_t accounts_loaded_ms;
     latency_window lat;
     uint64_t cycles;
@@ -85,14 +103,20 @@ static void free_accounts(account_view *a, size_t n)
 /* Merges a freshly loaded account list into the working copy: accounts
  * keep their live data, new ones start from the stored state, removed ones
  * go. Takes ownership of the loaded snapshot's accounts. */
-static void merge_accounts(engine *e, model_snapshot *loaded)
+static int merge_accounts(engine *e, model_snapshot *loaded)
 {
+    bool *owned = calloc(loaded->n_accounts ? loaded->n_accounts : 1, sizeof *owned);
+    if (!owned) {
+        model_snapshot_free(loaded);
+        return -1;
+    }
     for (size_t i = 0; i < loaded->n_accounts; i++) {
         account_view *nw = &loaded->accounts[i];
         for (size_t j = 0; j < e->n_acc; j++) {
             account_view *old = &e->acc[j];
             if (strcmp(old->id, nw->id) != 0)
                 continue;
+            owned[i] = e->owned[j];
             /* Keep what this process saw most recently. */
             if (old->updated_ms >= nw->updated_ms) {
                 free(nw->positions);
@@ -110,11 +134,14 @@ static void merge_accounts(engine *e, model_snapshot *loaded)
         }
     }
     free_accounts(e->acc, e->n_acc);
+    free(e->owned);
     e->acc = loaded->accounts;
     e->n_acc = loaded->n_accounts;
+    e->owned = owned;
     loaded->accounts = NULL;
     loaded->n_accounts = 0;
     model_snapshot_free(loaded);
+    return 0;
 }
 
 static int reload_accounts(engine *e, char *err, size_t errlen)
@@ -123,7 +150,10 @@ static int reload_accounts(engine *e, char *err, size_t errlen)
     if (store_load_snapshot(e->pg, e->scope, NULL, (int64_t)e->cfg->stale_after_s * 1000, &loaded,
                             err, errlen) != 0)
         return -1;
-    merge_accounts(e, loaded);
+    if (merge_accounts(e, loaded) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     e->accounts_loaded_ms = clock_mono_ms();
     return 0;
 }
@@ -163,6 +193,7 @@ static void publish(engine *e)
     memcpy(s->broker_error, e->broker_error, sizeof s->broker_error);
     s->poll_latency = latency_summarize(&e->lat);
     s->poll_cycles = e->cycles;
+    s->n_polled = e->n_polled;
     model_publish(e->m, s);
 }
 
@@ -199,7 +230,7 @@ engine *engine_new(const config *cfg, const operator_id *scope, model *m, char *
         engine_free(e);
         return NULL;
     }
-    e->redis = cache_open(cfg->redis_url, cfg->redis_timeout_ms);
+    e->redis = cache_open(cfg->redis_url, cfg->redis_timeout_ms, cfg->redis_prefix);
     if (!e->redis) {
         snprintf(err, errlen, "out of memory");
         engine_free(e);
@@ -314,6 +345,162 @@ out:
     free(ids);
 }
 
+/* Takes the poll locks this instance lacks (one statement). True when
+ * ownership decides who polls; false when this instance must poll every
+ * account itself: without PostgreSQL, when the statement fails, or when
+ * told to (engine_poll_everything). */
+static bool take_ownership(engine *e)
+{
+    if (e->poll_all || e->pg_state != LINK_UP || !e->pg || PQstatus(e->pg) != CONNECTION_OK)
+        return false;
+    int pid = PQbackendPID(e->pg);
+    if (pid != e->lock_pid) {
+        /* A new session (a reconnect) holds none of the old one's locks. */
+        for (size_t i = 0; i < e->n_acc; i++)
+            e->owned[i] = false;
+        e->lock_pid = pid;
+    }
+    char **want = calloc(e->n_acc ? e->n_acc : 1, sizeof *want);
+    if (!want)
+        return false;
+    size_t n = 0;
+    for (size_t i = 0; i < e->n_acc; i++)
+        if (!e->owned[i])
+            want[n++] = e->acc[i].id;
+    bool ok = true;
+    if (n > 0) {
+        char *lit = pg_text_array_literal(want, n);
+        const char *p[1] = {lit};
+        char msg[200];
+        PGresult *r = lit ? pg_query(e->pg,
+                                     "select id, pg_try_advisory_lock(" POLL_LOCK_CLASS
+                                     ", hashtext(id)) from unnest($1::text[]) id",
+                                     1, p, msg, sizeof msg)
+                          : NULL;
+        ok = r != NULL;
+        for (int k = 0; r && k < PQntuples(r); k++) {
+            if (PQgetvalue(r, k, 1)[0] != 't')
+                continue;
+            for (size_t i = 0; i < e->n_acc; i++)
+                if (strcmp(e->acc[i].id, PQgetvalue(r, k, 0)) == 0)
+                    e->owned[i] = true;
+        }
+        PQclear(r);
+        free(lit);
+    }
+    free(want);
+    return ok;
+}
+
+/* Takes another instance's snapshot v of account a when it is newer than
+ * what a holds; a keeps its name and limit (the account list's). */
+static void adopt(account_view *a, account_view *v)
+{
+    if (v->updated_ms < a->updated_ms && v->link == a->link) {
+        free(v->positions);
+        return;
+    }
+    double peak = fmax(a->peak_equity, v->peak_equity);
+    free(a->positions);
+    a->has_info = v->has_info;
+    if (v->has_info)
+        a->info = v->info;
+    a->positions = v->positions;
+    a->n_positions = v->n_positions;
+    a->updated_ms = v->updated_ms;
+    a->link = v->link;
+    snprintf(a->error, sizeof a->error, "%s", v->error);
+    a->consecutive_errors = v->link == LINK_DOWN ? a->consecutive_errors + 1 : 0;
+    a->peak_equity = peak;
+    v->positions = NULL;
+    v->n_positions = 0;
+}
+
+/* The accounts another instance polls: its snapshots from Redis, and from
+ * PostgreSQL for those Redis does not have (expired, never written, Redis
+ * down, or unreadable). */
+static void read_shared(engine *e, const bool *polled)
+{
+    size_t n = 0;
+    const char **ids = calloc(e->n_acc, sizeof *ids);
+    size_t *idx = calloc(e->n_acc, sizeof *idx);
+    char **json = calloc(e->n_acc, sizeof *json);
+    bool *missed = calloc(e->n_acc, sizeof *missed);
+    if (!ids || !idx || !json || !missed)
+        goto out;
+    for (size_t i = 0; i < e->n_acc; i++)
+        if (!polled[i]) {
+            idx[n] = i;
+            ids[n++] = e->acc[i].id;
+        }
+    size_t n_missed = 0;
+    if (cache_get_accounts(e->redis, ids, n, json, e->redis_error, sizeof e->redis_error) != 0) {
+        e->redis_state = LINK_DOWN;
+    } else {
+        e->redis_state = LINK_UP;
+        e->redis_error[0] = '\0';
+    }
+    for (size_t k = 0; k < n; k++) {
+        account_view v;
+        char msg[200];
+        bool usable = json[k] && view_json_parse_account(json[k], ids[k], &v, msg, sizeof msg) == 0;
+        sysm_cache_lookup(usable);
+        if (usable) {
+            adopt(&e->acc[idx[k]], &v);
+            continue;
+        }
+        if (json[k]) {
+            /* Ours to read, and not what we write: say so once a cycle. */
+            sysm_count_error();
+            fprintf(stderr, "tradeops: %s; reading PostgreSQL instead\n", msg);
+        }
+        missed[idx[k]] = true;
+        n_missed++;
+    }
+    if (n_missed == 0 || e->pg_state != LINK_UP)
+        goto out;
+    model_snapshot *s;
+    char msg[200];
+    if (store_load_snapshot(e->pg, e->scope, NULL, (int64_t)e->cfg->stale_after_s * 1000, &s, msg,
+                            sizeof msg) != 0) {
+        snprintf(e->pg_error, sizeof e->pg_error, "reading shared accounts: %.150s", msg);
+        goto out;
+    }
+    for (size_t j = 0; j < s->n_accounts; j++)
+        for (size_t i = 0; i < e->n_acc; i++)
+            if (missed[i] && strcmp(e->acc[i].id, s->accounts[j].id) == 0)
+                adopt(&e->acc[i], &s->accounts[j]);
+    model_snapshot_free(s);
+out:
+    for (size_t k = 0; json && k < n; k++)
+        free(json[k]);
+    free(json);
+    free(ids);
+    free(idx);
+    free(missed);
+}
+
+/* Writes the accounts this instance polled (idx[0..np)) as one cycle. */
+static int write_polled(engine *e, const size_t *idx, size_t np, const bool *fetched, char *err,
+                        size_t errlen)
+{
+    account_view *sub = calloc(np, sizeof *sub);
+    bool *f = calloc(np, sizeof *f);
+    int rc = -1;
+    if (!sub || !f) {
+        snprintf(err, errlen, "out of memory");
+    } else {
+        for (size_t k = 0; k < np; k++) {
+            sub[k] = e->acc[idx[k]]; /* shallow: positions stay e->acc's */
+            f[k] = fetched[idx[k]];
+        }
+        rc = store_write_cycle(e->pg, sub, f, np, err, errlen);
+    }
+    free(sub);
+    free(f);
+    return rc;
+}
+
 int engine_cycle_once(engine *e, char *err, size_t errlen)
 {
     char msg[200];
@@ -338,38 +525,65 @@ int engine_cycle_once(engine *e, char *err, size_t errlen)
 
     size_t n = e->n_acc;
     const char **ids = calloc(n ? n : 1, sizeof *ids);
+    size_t *idx = calloc(n ? n : 1, sizeof *idx);
     poll_outcome *out = calloc(n ? n : 1, sizeof *out);
     bool *fetched = calloc(n ? n : 1, sizeof *fetched);
+    bool *polled = calloc(n ? n : 1, sizeof *polled);
     int rc = -1;
-    if (!ids || !out || !fetched) {
+    if (!ids || !idx || !out || !fetched || !polled) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < n; i++)
-        ids[i] = e->acc[i].id;
-    if (broker_poller_cycle(e->broker, ids, n, out, err, errlen) != 0)
+    /* Which accounts this instance polls: those whose lock it holds, or
+     * all of them when it cannot coordinate. */
+    bool coordinated = take_ownership(e);
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) {
+        polled[i] = !coordinated || e->owned[i];
+        if (polled[i]) {
+            idx[np] = i;
+            ids[np++] = e->acc[i].id;
+        }
+    }
+    if (np > 0 && broker_poller_cycle(e->broker, ids, np, out, err, errlen) != 0)
         goto done;
     int64_t now = clock_now_ms();
     size_t n_ok = 0, n_down = 0;
     e->broker_error[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        if (out[i].latency_ms > 0)
-            latency_add(&e->lat, out[i].latency_ms);
-        fetched[i] = out[i].ok;
-        n_ok += out[i].ok;
-        if (!out[i].ok && !out[i].skipped) {
+    for (size_t k = 0; k < np; k++) {
+        size_t i = idx[k];
+        if (out[k].latency_ms > 0)
+            latency_add(&e->lat, out[k].latency_ms);
+        fetched[i] = out[k].ok;
+        n_ok += out[k].ok;
+        if (!out[k].ok && !out[k].skipped) {
             n_down++;
             if (!e->broker_error[0])
                 snprintf(e->broker_error, sizeof e->broker_error, "%.40s: %.150s", e->acc[i].id,
-                         out[i].error);
+                         out[k].error);
         }
-        apply_outcome(&e->acc[i], &out[i], now);
+        apply_outcome(&e->acc[i], &out[k], now);
+    }
+    e->n_polled = np;
+    if (np < n) {
+        read_shared(e, polled);
+        /* The broker as the polling instances see it. */
+        for (size_t i = 0; i < n; i++) {
+            if (polled[i])
+                continue;
+            n_ok += e->acc[i].link == LINK_UP;
+            if (e->acc[i].link == LINK_DOWN) {
+                n_down++;
+                if (!e->broker_error[0] && e->acc[i].error[0])
+                    snprintf(e->broker_error, sizeof e->broker_error, "%.40s: %.150s",
+                             e->acc[i].id, e->acc[i].error);
+            }
+        }
     }
     if (n > 0)
         e->broker_state = n_ok > 0 ? LINK_UP : n_down > 0 ? LINK_DOWN : e->broker_state;
     e->cycles++;
-    if (e->pg_state == LINK_UP &&
-        store_write_cycle(e->pg, e->acc, fetched, n, msg, sizeof msg) != 0) {
+    if (np > 0 && e->pg_state == LINK_UP && write_polled(e, idx, np, fetched, msg, sizeof msg) != 0) {
         e->pg_state = PQstatus(e->pg) == CONNECTION_OK ? LINK_UP : LINK_DOWN;
         snprintf(e->pg_error, sizeof e->pg_error, "writing cycle: %.150s", msg);
     }
@@ -377,13 +591,17 @@ int engine_cycle_once(engine *e, char *err, size_t errlen)
     publish(e);
     rc = 0;
 done:
-    for (size_t i = 0; out && i < n; i++)
-        poll_outcome_clear(&out[i]);
+    for (size_t k = 0; out && k < n; k++)
+        poll_outcome_clear(&out[k]);
     free(out);
     free(ids);
+    free(idx);
     free(fetched);
+    free(polled);
     return rc;
 }
+
+void engine_poll_everything(engine *e, bool on) { e->poll_all = on; }
 
 static void *poller_main(void *arg)
 {
@@ -485,6 +703,7 @@ void engine_free(engine *e)
     if (e->pg)
         PQfinish(e->pg);
     free_accounts(e->acc, e->n_acc);
+    free(e->owned);
     pthread_cond_destroy(&e->wake);
     pthread_mutex_destroy(&e->lock);
     free(e);

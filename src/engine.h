@@ -7,11 +7,13 @@
  * (sync_worker.h), the Sync screen's loader (sync_view.h) and the command
  * thread (command_queue.h).
  *
- * The broker poller thread. Each cycle it fetches every visible
- * account at once, keeps the last good data of accounts that failed (with
- * their error and growing age), writes the cycle to PostgreSQL in one
- * transaction, caches each account in Redis with a short TTL, and publishes
- * a new model snapshot.
+ * The broker poller thread. Each cycle it fetches every visible account
+ * whose poll lock it holds (one instance polls each account; see engine.c)
+ * at once, keeps the last good data of accounts that failed (with their
+ * error and growing age), writes them to PostgreSQL in one transaction,
+ * caches each in Redis with a short TTL, reads the accounts other
+ * instances poll from Redis (PostgreSQL on a miss), and publishes a new
+ * model snapshot.
  *
  * Threads: engine_new/start/stop/free from one controlling thread (main).
  * The poller thread owns its PostgreSQL connection, Redis context and curl
@@ -21,6 +23,7 @@
 #ifndef TRADEOPS_ENGINE_H
 #define TRADEOPS_ENGINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "auth.h"
@@ -46,5 +49,9 @@ void engine_command_port(engine *e, command_port *port);
 
 /* Runs one poll cycle on the calling thread (no thread started). */
 int engine_cycle_once(engine *e, char *err, size_t errlen);
+
+/* on: poll every account at the broker, whoever holds its poll lock (what
+ * `tradeops positions --live` asks for). Default off. */
+void engine_poll_everything(engine *e, bool on);
 
 #endif

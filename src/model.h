@@ -379,6 +379,7 @@ typedef struct sys_set {
     int64_t sampled_ms;     /* the latest sample, 0 before */
     int interval_ms;        /* between samples */
     char error[200];        /* the sampler's last problem, "" if none */
+    bool polled_elsewhere;  /* another instance polls every account (no poll latency here) */
 } sys_set;
 
 /* ---- digests (digest.c loads, the Metrics screen's digest view shows) ---- */
@@ -418,6 +419,8 @@ typedef struct model_snapshot {
     char pg_error[200], redis_error[200], broker_error[200];
     latency_summary poll_latency;
     uint64_t poll_cycles;
+    size_t n_polled;             /* accounts polled here last cycle; the rest
+                                    came from the instances that poll them */
     const recon_set *recon;      /* NULL before the reconciler's first pass */
     const alert_set *alerts;     /* NULL before the watcher's first load */
     const sync_set *sync;        /* NULL before the sync view's first load */

@@ -235,8 +235,10 @@ int sysmetrics_sample_once(sysmetrics *s, char *err, size_t errlen)
     }
     model_snapshot *snap = model_acquire(s->m);
     latency_summary poll = {NAN, NAN, NAN, 0};
-    if (snap)
+    if (snap) {
         poll = snap->poll_latency;
+        set->polled_elsewhere = snap->n_accounts > 0 && snap->n_polled == 0 && poll.count == 0;
+    }
     model_release(snap);
     set_latency(&set->m[SYSM_POLL_MS], poll);
     set_latency(&set->m[SYSM_PG_MS], sysm_take_latency(SYSM_PG_MS));
