@@ -221,6 +221,30 @@ Test(core_config, file_env_and_errors_name_file_and_line)
     }
 }
 
+Test(core_config, redis_key_prefix_is_a_plain_name)
+{
+    config c;
+    char err[256];
+    config_defaults(&c);
+    cr_expect_str_eq(c.redis_prefix, "tradeops:");
+    cr_expect_eq(config_set(&c, "redis", "key_prefix", "desk-2.prod:", err, sizeof err), 0, "%s",
+                 err);
+    cr_expect_str_eq(c.redis_prefix, "desk-2.prod:");
+    /* A glob character would widen the invalidation's SCAN MATCH. */
+    const char *bad[] = {"", "trade*", "a b", "x?", "[x]", "tr\x1b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_expect_eq(config_set(&c, "redis", "key_prefix", bad[i], err, sizeof err), -1, "%s",
+                     bad[i]);
+        cr_expect(strstr(err, "redis.key_prefix"), "%s", err);
+    }
+    cr_expect_str_eq(c.redis_prefix, "desk-2.prod:", "a refused value changes nothing");
+    char longer[80];
+    memset(longer, 'a', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    cr_expect_eq(config_set(&c, "redis", "key_prefix", longer, err, sizeof err), -1);
+    cr_expect(strstr(err, "1 to 63"), "%s", err);
+}
+
 Test(core_config, token_file_first_line_trimmed)
 {
     config c;

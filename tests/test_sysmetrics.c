@@ -340,6 +340,18 @@ Test(sysmetrics, sampler_reads_the_database_and_the_model)
     cr_assert_float_eq(set->m[SYSM_SYNC_QUEUE].history[0], 4, 1e-9);
     cr_assert_float_eq(set->m[SYSM_SYNC_QUEUE].history[1], 5, 1e-9);
     cr_assert(isnan(set->m[SYSM_REDIS_MS].p50), "taken by the previous sample");
+    cr_assert_not(set->polled_elsewhere, "this instance polls");
+    model_release(snap);
+
+    /* Accounts, none polled here and no poll latency: another instance
+     * polls them. */
+    model_snapshot *reader = model_snapshot_new(2);
+    reader->poll_latency = (latency_summary){NAN, NAN, NAN, 0};
+    model_publish(m, reader);
+    cr_assert_eq(sysmetrics_sample_once(s, err, sizeof err), 0, "%s", err);
+    set = latest(m, &snap);
+    cr_assert(set->polled_elsewhere);
+    cr_assert(isnan(set->m[SYSM_POLL_MS].p50));
     model_release(snap);
 
     sysmetrics_free(s);

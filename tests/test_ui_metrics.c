@@ -257,6 +257,26 @@ Test(ui_metrics, system_metrics_lines)
     stop_metrics(ui);
 }
 
+Test(ui_metrics, broker_poll_by_another_instance_says_so)
+{
+    sys_set *y = make_sys();
+    y->m[SYSM_POLL_MS] = (sys_metric){.value = NAN, .p50 = NAN, .p95 = NAN, .p99 = NAN};
+    y->polled_elsewhere = true;
+    perf_request r = {.scope = PERF_SCOPE_ACCOUNT, .period = PERF_ALL};
+    console_ui *ui = start_metrics(30, 160, true, false, false, snap_of(make_perf(&r, 0), y));
+    int at = line_of("broker poll");
+    cr_assert_geq(at, 0);
+    char row[LINE_MAX_BYTES];
+    line(at, row, sizeof row);
+    cr_expect(strstr(row, "other instance"), "%s", row);
+    y = make_sys();
+    y->m[SYSM_POLL_MS] = (sys_metric){.value = NAN, .p50 = NAN, .p95 = NAN, .p99 = NAN};
+    show(ui, snap_of(make_perf(&r, 0), y));
+    line(at, row, sizeof row);
+    cr_expect(strstr(row, "n/a") && !strstr(row, "other"), "polled here, no sample yet: %s", row);
+    stop_metrics(ui);
+}
+
 Test(ui_metrics, empty_and_error_states)
 {
     console_ui *ui = start_metrics(30, 140, true, false, false, snap_of(NULL, NULL));
