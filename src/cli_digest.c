@@ -3,7 +3,8 @@
  * free-form messages (digest.h).
  *
  *   digest add NAME --kind daily|weekly|message --at HH:MM --tz ZONE
- *              [--weekday Mon] [--accounts a,b] --template FILE --to telegram,slack
+ *              [--weekday Mon] [--accounts a,b] [--group NAME] --template FILE
+ *              --to telegram,slack
  *   digest list [--json]
  *   digest remove|enable|disable NAME
  *   digest preview NAME [--account ID]
@@ -34,14 +35,16 @@
 
 static const char USAGE[] =
     "usage: tradeops digest add NAME --kind daily|weekly|message --at HH:MM --tz ZONE\n"
-    "                  [--weekday Mon] [--accounts a,b] --template FILE --to telegram,slack\n"
+    "                  [--weekday Mon] [--accounts a,b] [--group NAME] --template FILE\n"
+    "                  --to telegram,slack\n"
     "       tradeops digest list [--json]\n"
     "       tradeops digest remove|enable|disable NAME\n"
     "       tradeops digest preview NAME [--account ID]\n"
     "       tradeops digest send NAME\n"
     "Times are local to --tz; a daily digest covers the day before its slot, a weekly one\n"
-    "the week; one post per account (no --accounts: every enabled account). Admin only\n"
-    "(list: any operator); audited.\n";
+    "the week; one post per account (no --accounts: every enabled account), or with\n"
+    "--group one post for the accounts together under that name. Admin only (list: any\n"
+    "operator); audited.\n";
 
 static int usage(const char *why)
 {
@@ -104,6 +107,11 @@ static int parse_add(int argc, char **argv, digest_spec *s, const char **file)
                 return usage("--weekday must be Mon..Sun or 1..7");
         } else if (strcmp(a, "--accounts") == 0)
             snprintf(s->accounts, sizeof s->accounts, "%s", v);
+        else if (strcmp(a, "--group") == 0) {
+            if (strlen(v) >= sizeof s->group)
+                return usage("--group is at most 64 characters");
+            snprintf(s->group, sizeof s->group, "%s", v);
+        }
         else if (strcmp(a, "--template") == 0)
             *file = v;
         else if (strcmp(a, "--to") == 0)

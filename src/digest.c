@@ -129,6 +129,17 @@ static int check_in_db(PGconn *c, const digest_spec *s, char *err, size_t errlen
 }
 
 /* Checks the spec without the database. 0, or 1 with err. */
+static bool group_ok(const char *g)
+{
+    size_t n = strlen(g);
+    if (n < 1 || n > 64)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)g; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
 static int check_spec(const digest_spec *s, char *err, size_t errlen)
 {
     char tpl_err[400];
@@ -148,6 +159,10 @@ static int check_spec(const digest_spec *s, char *err, size_t errlen)
         snprintf(err, errlen, "--tz is required: a time zone name such as Europe/Prague or UTC");
     else if (!destinations_ok(s->destinations))
         snprintf(err, errlen, "--to must be telegram, slack or telegram,slack");
+    else if (s->group[0] && strcmp(s->kind, "message") == 0)
+        snprintf(err, errlen, "--group is for daily and weekly digests (a message posts once)");
+    else if (s->group[0] && !group_ok(s->group))
+        snprintf(err, errlen, "--group must be 1-64 characters without control characters");
     else if (!s->template_text || !*s->template_text)
         snprintf(err, errlen, "the template is empty");
     else if (digest_check_template(s->kind, s->template_text, tpl_err, sizeof tpl_err) != 0)
@@ -168,6 +183,8 @@ static char *spec_details(const digest_spec *s)
         cJSON_AddNumberToObject(d, "weekday", s->weekday);
     cJSON_AddStringToObject(d, "tz", s->tz);
     cJSON_AddStringToObject(d, "accounts", s->accounts[0] ? s->accounts : "all");
+    if (s->group[0])
+        cJSON_AddStringToObject(d, "group", s->group);
     cJSON_AddStringToObject(d, "to", s->destinations);
     char *js = cJSON_PrintUnformatted(d);
     cJSON_Delete(d);
@@ -201,20 +218,20 @@ int digest_add(PGconn *c, const operator_id *op, const digest_spec *s, char *err
     char wd[4];
     snprintf(wd, sizeof wd, "%d", s->weekday);
     char *details = spec_details(s);
-    const char *p[9] = {s->name,         s->kind,          s->at, wd, s->tz, s->accounts,
-                        s->template_text, s->destinations, op->actor};
+    const char *p[10] = {s->name,         s->kind,          s->at,     wd,      s->tz, s->accounts,
+                         s->template_text, s->destinations, op->actor, s->group};
     if (pg_exec_ok(c, "begin", err, errlen) != 0) {
         free(details);
         return -1;
     }
     PGresult *r = pg_query(c,
                         "insert into digests (name, kind, at_time, weekday, tz, accounts,"
-                        " template, destinations, created_by) values ($1, $2, $3::time,"
-                        " nullif($4, '0')::smallint, $5,"
+                        " template, destinations, created_by, group_name) values ($1, $2,"
+                        " $3::time, nullif($4, '0')::smallint, $5,"
                         " coalesce(string_to_array(nullif($6, ''), ','), '{}'), $7,"
-                        " string_to_array($8, ','), $9)"
+                        " string_to_array($8, ','), $9, nullif($10, ''))"
                         " on conflict (name) do nothing returning name",
-                        9, p, err, errlen);
+                        10, p, err, errlen);
     if (r && PQntuples(r) == 0) {
         PQclear(r);
         char clean[64];

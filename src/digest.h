@@ -14,8 +14,11 @@
  *    slot [slot - 1 day, slot) (23 or 25 hours across a DST change), a
  *    weekly one the 7 local days before the slot.
  *  - One post per account of the digest's scope (empty scope: every
- *    enabled account); a message posts once per slot. Each post goes to
- *    every destination of the digest that is configured.
+ *    enabled account), or with a group name (migration 008) one post for
+ *    the scope's accounts together: their trades merged, the period
+ *    opening at the sum of their opening balances (unknown if any one's
+ *    is), {{account}} the group's name. A message posts once per slot.
+ *    Each post goes to every destination of the digest that is configured.
  *  - Due: the latest slot at or before now, if no older than
  *    DIGEST_GRACE_MS. A console down over a slot's hour does not post it
  *    late. Each (digest, slot) posts once (digest_runs' unique key), across
@@ -57,6 +60,7 @@ typedef struct digest_spec {
     int weekday;            /* 1 = Monday .. 7 = Sunday, 0 for none */
     char tz[64];
     char accounts[1024];    /* "a,b", "" for every account */
+    char group[65];         /* "": one post per account; else one post for them all, so named */
     const char *template_text;
     char destinations[32];  /* "telegram", "slack", "telegram,slack" */
 } digest_spec;
@@ -82,9 +86,9 @@ int digest_enable(PGconn *c, const operator_id *op, const char *name, bool on, c
                   size_t errlen);
 
 /* The text of digest name as it would be posted at now_ms (its latest
- * slot's period), for account (NULL or "": the first of its scope), title
- * line and body: *out malloc'ed. 0, 1 no such digest or account (err), -1
- * failure. */
+ * slot's period), for account (NULL or "": the first of its scope; a group
+ * digest takes none, it has one post), title line and body: *out
+ * malloc'ed. 0, 1 no such digest or account (err), -1 failure. */
 int digest_preview(PGconn *c, const char *name, const char *account, int64_t now_ms, char **out,
                    char *err, size_t errlen);
 

@@ -34,6 +34,7 @@ typedef struct run_def {
     char slot_txt[64], start_txt[64];
     int64_t slot_ms, start_ms;
     char label[96];
+    char group[72];   /* "" or the group name: one post for the scope */
 } run_def;
 
 static int64_t floor_day(int64_t ms)
@@ -59,7 +60,7 @@ static int load_def(PGconn *c, const char *name, const char *slot, int64_t now_m
         " s.tz as start from s)"
         " select kind, tz, array_to_string(destinations, ','), template, slot::text, start::text,"
         " (extract(epoch from slot) * 1000)::bigint, (extract(epoch from start) * 1000)::bigint,"
-        " to_char(slot at time zone tz, 'YYYY-MM-DD HH24:MI') from p",
+        " to_char(slot at time zone tz, 'YYYY-MM-DD HH24:MI'), coalesce(group_name, '') from p",
         3, p, err, errlen);
     if (!r)
         return -1;
@@ -84,6 +85,7 @@ static int load_def(PGconn *c, const char *name, const char *slot, int64_t now_m
                        : strcmp(d->kind, "weekly") == 0 ? "week to "
                                                         : "";
     snprintf(d->label, sizeof d->label, "%s%s %s", what, PQgetvalue(r, 0, 8), d->tz);
+    snprintf(d->group, sizeof d->group, "%s", PQgetvalue(r, 0, 9));
     PQclear(r);
     if (!d->tpl) {
         snprintf(err, errlen, "out of memory");
@@ -103,31 +105,50 @@ static PGresult *scope_accounts(PGconn *c, const char *name, char *err, size_t e
                  1, p, err, errlen);
 }
 
-/* The metrics of account's trades closed in [start, slot). */
-static int period_metrics(PGconn *c, const run_def *d, const char *account, metrics_result *m,
-                          char *err, size_t errlen)
+/* The metrics of the trades of accounts ids[0..n) closed in [start,
+ * slot), merged in close-time order. */
+static int period_metrics(PGconn *c, const run_def *d, char *const *ids, size_t n_ids,
+                          metrics_result *m, char *err, size_t errlen)
 {
-    const char *p[3] = {account, d->start_txt, d->slot_txt};
+    char *lit = pg_text_array_literal(ids, n_ids);
+    if (!lit) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    const char *p[3] = {lit, d->start_txt, d->slot_txt};
     PGresult *r = pg_query(c,
                         "select (extract(epoch from close_time) * 1000)::bigint,"
-                        " profit + swap + commission from closed_trades where account_id = $1"
+                        " profit + swap + commission from closed_trades"
+                        " where account_id = any($1::text[])"
                         " and close_time >= $2::timestamptz and close_time < $3::timestamptz"
-                        " order by close_time, id",
+                        " order by close_time, account_id, id",
                         3, p, err, errlen);
-    if (!r)
+    if (!r) {
+        free(lit);
         return -1;
-    /* The period opens at the account's starting balance (as the stored
-     * metrics define it, metrics_store.h) plus every trade before it. */
-    double balance = NAN;
-    bool known = false;
-    if (metrics_store_starting_balance(c, account, &balance, &known, err, errlen) != 0) {
-        PQclear(r);
-        return -1;
+    }
+    /* The period opens at the accounts' starting balances (as the stored
+     * metrics define them, metrics_store.h) plus every trade before it;
+     * unknown when any one account's is. */
+    double balance = 0;
+    bool known = n_ids > 0;
+    for (size_t i = 0; i < n_ids; i++) {
+        double one = NAN;
+        bool one_known = false;
+        if (metrics_store_starting_balance(c, ids[i], &one, &one_known, err, errlen) != 0) {
+            PQclear(r);
+            free(lit);
+            return -1;
+        }
+        known = known && one_known;
+        balance += one;
     }
     PGresult *b = pg_query(c,
                         "select coalesce(sum(profit + swap + commission), 0)::float8::text"
-                        " from closed_trades where account_id = $1 and close_time < $2::timestamptz",
+                        " from closed_trades where account_id = any($1::text[])"
+                        " and close_time < $2::timestamptz",
                         2, p, err, errlen);
+    free(lit);
     if (!b) {
         PQclear(r);
         return -1;
@@ -162,10 +183,10 @@ static int period_metrics(PGconn *c, const run_def *d, const char *account, metr
     return 0;
 }
 
-/* Renders d for one account (NULL: a message, whose account field is
- * scope). *title and *body malloc'ed. 0 or -1. */
-static int render_one(PGconn *c, const run_def *d, const char *account, const char *display,
-                      char **title, char **body, char *err, size_t errlen)
+/* Renders d for accounts ids[0..n) (one account, or a group's; none for
+ * a message) named display. *title and *body malloc'ed. 0 or -1. */
+static int render_one(PGconn *c, const run_def *d, char *const *ids, size_t n_ids,
+                      const char *display, char **title, char **body, char *err, size_t errlen)
 {
     *title = *body = NULL;
     bool message = strcmp(d->kind, "message") == 0;
@@ -179,7 +200,7 @@ static int render_one(PGconn *c, const run_def *d, const char *account, const ch
     }
     metrics_result m;
     memset(&m, 0, sizeof m);
-    if (!message && period_metrics(c, d, account, &m, err, errlen) != 0) {
+    if (!message && period_metrics(c, d, ids, n_ids, &m, err, errlen) != 0) {
         template_free(t);
         return -1;
     }
@@ -210,6 +231,28 @@ static int render_one(PGconn *c, const run_def *d, const char *account, const ch
     return 0;
 }
 
+/* Renders d for row of its scope a (scope_accounts' rows), or for every
+ * row together when d is a group digest (row ignored). 0 or -1. */
+static int render_scope(PGconn *c, const run_def *d, const PGresult *a, int row, char **title,
+                        char **body, char *err, size_t errlen)
+{
+    if (!d->group[0]) {
+        char *id[1] = {PQgetvalue(a, row, 0)};
+        return render_one(c, d, id, 1, PQgetvalue(a, row, 1), title, body, err, errlen);
+    }
+    int n = PQntuples(a);
+    char **ids = calloc(n > 0 ? (size_t)n : 1, sizeof *ids);
+    if (!ids) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        ids[i] = PQgetvalue(a, i, 0);
+    int rc = render_one(c, d, ids, (size_t)n, d->group, title, body, err, errlen);
+    free(ids);
+    return rc;
+}
+
 int digest_preview(PGconn *c, const char *name, const char *account, int64_t now_ms, char **out,
                    char *err, size_t errlen)
 {
@@ -221,7 +264,12 @@ int digest_preview(PGconn *c, const char *name, const char *account, int64_t now
     int rc = 1;
     char *title = NULL, *body = NULL;
     if (strcmp(d.kind, "message") == 0) {
-        rc = render_one(c, &d, NULL, "", &title, &body, err, errlen) ? -1 : 0;
+        rc = render_one(c, &d, NULL, 0, "", &title, &body, err, errlen) ? -1 : 0;
+    } else if (d.group[0] && account && account[0]) {
+        char clean[72];
+        sanitize_text(d.group, clean, sizeof clean, true);
+        snprintf(err, errlen, "this digest posts one message for the group %s: preview it "
+                 "without an account", clean);
     } else {
         PGresult *a = scope_accounts(c, name, err, errlen);
         int row = -1;
@@ -235,10 +283,7 @@ int digest_preview(PGconn *c, const char *name, const char *account, int64_t now
                                             ? "that account is not in the digest's scope"
                                             : "the digest covers no account");
         else
-            rc = render_one(c, &d, PQgetvalue(a, row, 0), PQgetvalue(a, row, 1), &title, &body,
-                            err, errlen)
-                     ? -1
-                     : 0;
+            rc = render_scope(c, &d, a, row, &title, &body, err, errlen) ? -1 : 0;
         PQclear(a);
     }
     if (rc == 0) {
@@ -335,7 +380,7 @@ static int post_run(PGconn *c, const config *cfg, const run_def *d, char *ids, s
         snprintf(note, notelen, "%s not configured: skipped", skipped);
     char *title = NULL, *body = NULL;
     if (strcmp(d->kind, "message") == 0) {
-        int rc = render_one(c, d, NULL, "", &title, &body, err, errlen);
+        int rc = render_one(c, d, NULL, 0, "", &title, &body, err, errlen);
         if (rc == 0)
             rc = post_one(c, d, dests, NULL, title, body, ids, idslen, n, err, errlen);
         free(title);
@@ -346,12 +391,13 @@ static int post_run(PGconn *c, const config *cfg, const run_def *d, char *ids, s
     if (!a)
         return -1;
     int rc = 0;
-    for (int i = 0; i < PQntuples(a) && rc == 0; i++) {
-        rc = render_one(c, d, PQgetvalue(a, i, 0), PQgetvalue(a, i, 1), &title, &body, err,
-                        errlen);
+    /* A group's accounts are one post; otherwise one post per account. */
+    int posts = d->group[0] ? PQntuples(a) > 0 : PQntuples(a);
+    for (int i = 0; i < posts && rc == 0; i++) {
+        rc = render_scope(c, d, a, i, &title, &body, err, errlen);
         if (rc == 0)
-            rc = post_one(c, d, dests, PQgetvalue(a, i, 0), title, body, ids, idslen, n, err,
-                          errlen);
+            rc = post_one(c, d, dests, d->group[0] ? NULL : PQgetvalue(a, i, 0), title, body,
+                          ids, idslen, n, err, errlen);
         free(title);
         free(body);
         title = body = NULL;

@@ -39,7 +39,7 @@ digest_set *digest_load(PGconn *c, const operator_id *op, const char *preview_na
         " (extract(epoch from digest_slot(d.kind, d.at_time, d.weekday, d.tz,"
         " to_timestamp($1::bigint / 1000.0), 1)) * 1000)::bigint,"
         " coalesce((extract(epoch from l.at) * 1000)::bigint, 0), coalesce(l.status, ''),"
-        " coalesce(l.error, '') from digests d left join lateral (select at, status, error"
+        " coalesce(l.error, ''), coalesce(d.group_name, '') from digests d left join lateral (select at, status, error"
         " from digest_runs r where r.digest = d.name order by at desc, id desc limit 1) l"
         " on true order by d.name",
         1, NULL, p, NULL, NULL, 0);
@@ -67,8 +67,11 @@ digest_set *digest_load(PGconn *c, const operator_id *op, const char *preview_na
         else
             snprintf(d->schedule, sizeof d->schedule, "daily %s %.60s", PQgetvalue(r, k, 2),
                      PQgetvalue(r, k, 4));
-        const char *acc = PQgetvalue(r, k, 5);
-        snprintf(d->scope, sizeof d->scope, "%s", acc[0] ? acc : "all");
+        const char *acc = PQgetvalue(r, k, 5), *grp = PQgetvalue(r, k, 12);
+        if (grp[0])
+            snprintf(d->scope, sizeof d->scope, "group %.64s: %.80s", grp, acc[0] ? acc : "all");
+        else
+            snprintf(d->scope, sizeof d->scope, "%s", acc[0] ? acc : "all");
         snprintf(d->destinations, sizeof d->destinations, "%s", PQgetvalue(r, k, 6));
         d->enabled = PQgetvalue(r, k, 7)[0] == 't';
         d->next_ms = d->enabled ? strtoll(PQgetvalue(r, k, 8), NULL, 10) : 0;

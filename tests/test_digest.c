@@ -249,6 +249,86 @@ Test(digest, preview_renders_the_period_metrics_of_hand_made_trades)
     teardown(&f);
 }
 
+/* A group digest: one post for demo-1 and demo-2 together. demo-2 has
+ * a starting balance of 5000 and two trades in the period, +100 and -200
+ * (after commission); with demo-1's three (+200, -100, +200) the group
+ * has five: net 200, wins 3/5, profit factor 500/300, opening balance
+ * 10000 + 5000, return 200/15000. */
+Test(digest, a_group_posts_once_with_the_accounts_merged)
+{
+    fx f;
+    setup(&f);
+    trades(&f);
+    sqlf(f.c, "update accounts set starting_balance = 5000 where id = 'demo-2'");
+    sqlf(f.c, "insert into closed_trades (account_id, position_id, symbol, side, volume,"
+              " close_time, profit, commission, deals) values"
+              " ('demo-2', 'q1', 'XAUUSD', 'SELL', 1, '2024-05-01 09:00+00', 110, -10, '[]'),"
+              " ('demo-2', 'q2', 'XAUUSD', 'BUY', 1, '2024-05-01 13:00+00', -190, -10, '[]')");
+    digest_spec s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.name, sizeof s.name, "desk");
+    snprintf(s.kind, sizeof s.kind, "daily");
+    snprintf(s.at, sizeof s.at, "18:00");
+    snprintf(s.tz, sizeof s.tz, "UTC");
+    snprintf(s.accounts, sizeof s.accounts, "demo-1,demo-2");
+    snprintf(s.group, sizeof s.group, "FX desk");
+    s.template_text = "{{account}}: {{n_trades}} trades, win {{win_rate}}, net {{net_profit}},"
+                      " pf {{profit_factor}}, return {{total_return}}";
+    snprintf(s.destinations, sizeof s.destinations, "telegram,slack");
+    operator_id ada = who("ada");
+    char err[600];
+    cr_assert_eq(digest_add(f.c, &ada, &s, err, sizeof err), 0, "%s", err);
+
+    char *out = NULL;
+    cr_assert_eq(digest_preview(f.c, "desk", NULL, 1714588200000, &out, err, sizeof err), 0, "%s",
+                 err);
+    cr_assert_str_eq(out, "desk: FX desk, day to 2024-05-01 18:00 UTC\n"
+                          "FX desk: 5 trades, win 60.00%, net 200.00, pf 1.67, return 1.33%");
+    free(out);
+    cr_assert_eq(digest_preview(f.c, "desk", "demo-1", 1714588200000, &out, err, sizeof err), 1);
+    cr_expect(strstr(err, "group FX desk") && strstr(err, "without an account"), "%s", err);
+
+    /* One post per destination, not per account; no account on it. */
+    cr_assert_eq(digest_request_send(f.c, "desk", err, sizeof err), 0, "%s", err);
+    int posted = 0;
+    cr_assert_eq(digest_post_pending(f.c, &f.cfg, 1714588200000, &posted, err, sizeof err), 0,
+                 "%s", err);
+    cr_expect_eq(posted, 1);
+    cr_expect_eq(count_of(f.c, "select count(*) from notifications where rule = 'digest'"), 2);
+    cr_expect_eq(count_of(f.c, "select count(*) from notifications where rule = 'digest'"
+                               " and account_id is null and title like 'desk: FX desk%'"),
+                 2);
+
+    /* The list says it is a group; the audit record names it. */
+    digest_set *set = digest_load(f.c, &ada, NULL, 1714588200000, err, sizeof err);
+    cr_assert_not_null(set, "%s", err);
+    cr_expect_str_eq(set->rows[0].scope, "group FX desk: demo-1,demo-2");
+    digest_set_release(set);
+    cr_expect_eq(count_of(f.c, "select count(*) from audit_log where action = 'digest.add'"
+                               " and details->>'group' = 'FX desk'"),
+                 1);
+
+    /* Any account without a known balance makes the return unknown. */
+    sqlf(f.c, "update accounts set starting_balance = null where id = 'demo-2'");
+    cr_assert_eq(digest_preview(f.c, "desk", NULL, 1714588200000, &out, err, sizeof err), 0, "%s",
+                 err);
+    cr_expect(strstr(out, "net 200.00") && strstr(out, "return NaN"), "%s", out);
+    free(out);
+
+    /* A message has nothing to group; a name with a control character is
+     * refused. */
+    snprintf(s.name, sizeof s.name, "news");
+    snprintf(s.kind, sizeof s.kind, "message");
+    s.template_text = "hello {{account}}";
+    cr_expect_eq(digest_add(f.c, &ada, &s, err, sizeof err), 1);
+    cr_expect(strstr(err, "--group"), "%s", err);
+    snprintf(s.kind, sizeof s.kind, "daily");
+    snprintf(s.group, sizeof s.group, "FX\x1b[2Jdesk");
+    cr_expect_eq(digest_add(f.c, &ada, &s, err, sizeof err), 1);
+    cr_expect(strstr(err, "control"), "%s", err);
+    teardown(&f);
+}
+
 typedef struct ticker {
     const char *ci;
     const config *cfg;

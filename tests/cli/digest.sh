@@ -78,6 +78,21 @@ runs=$(q "select count(*) from digest_runs where digest = 'dg-sh-day' and manual
 check "send is audited and queued for telegram and slack" \
     '[ $rc -eq 0 ] && [ "$runs" = 1 ] && [ "$(q "select count(*) from audit_log where action = '"'"'digest.send'"'"' and outcome = '"'"'ok'"'"'")" -ge 1 ] && [ "$(q "select string_agg(destination, '"'"','"'"' order by destination) from notifications where rule like '"'"'digest%'"'"' and title like '"'"'dg-sh-day%'"'"'")" = slack,telegram ]' "rc=$rc runs=$runs $out $(q "select destination, rule, title from notifications order by id desc limit 4")"
 
+out=$(to digest add dg-sh-grp --kind weekly --weekday Fri --at 17:00 --tz UTC --group "Whole platform" --template "$TPL" --to slack 2>&1)
+check "add a weekly digest for a group of every account" '[ $? -eq 0 ]' "$out"
+out=$(to digest list 2>&1)
+check "list names the group" 'grep -q "dg-sh-grp.*group Whole platform: all" <<<"$out"' "$out"
+out=$(to digest preview dg-sh-grp 2>&1)
+check "a group's preview is one text under the group's name" \
+    'grep -q "^dg-sh-grp: Whole platform, week to" <<<"$out" && grep -q "^Whole platform: [0-9]* trades" <<<"$out"' "$out"
+out=$(to digest preview dg-sh-grp --account "$A" 2>&1)
+rc=$?
+check "a group's preview for one account exits 1 and says why" \
+    '[ $rc -eq 1 ] && grep -q "without an account" <<<"$out"' "rc=$rc $out"
+out=$(to digest add dg-sh-grpmsg --kind message --at 09:00 --tz UTC --group Desk --template "$TPL" --to slack 2>&1)
+rc=$?
+check "a message with --group exits 2" '[ $rc -eq 2 ] && grep -q -- "--group" <<<"$out"' "rc=$rc $out"
+
 check "disable" 'to digest disable dg-sh-day >/dev/null && [ "$(q "select enabled from digests where name = '"'"'dg-sh-day'"'"'")" = f ]'
 check "enable" 'to digest enable dg-sh-day >/dev/null && [ "$(q "select enabled from digests where name = '"'"'dg-sh-day'"'"'")" = t ]'
 check "remove" 'to digest remove dg-sh-day >/dev/null && [ "$(q "select count(*) from digests where name = '"'"'dg-sh-day'"'"'")" = 0 ]'
