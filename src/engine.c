@@ -307,7 +307,10 @@ static void apply_outcome(account_view *a, poll_outcome *o, int64_t now_ms)
     }
 }
 
-static void write_cache(engine *e, const bool *fetched, int64_t now_ms)
+/* Caches every account this instance polled (polled[i]): fresh data, or
+ * for a failed poll the last good data with the link down and the error,
+ * so the instances reading it see the failure at once. */
+static void write_cache(engine *e, const bool *polled, int64_t now_ms)
 {
     size_t n = 0;
     const char **ids = calloc(e->n_acc ? e->n_acc : 1, sizeof *ids);
@@ -315,7 +318,7 @@ static void write_cache(engine *e, const bool *fetched, int64_t now_ms)
     if (!ids || !json)
         goto out;
     for (size_t i = 0; i < e->n_acc; i++) {
-        if (!fetched[i])
+        if (!polled[i])
             continue;
         cJSON *o = view_json_account(&e->acc[i], now_ms, (int64_t)e->cfg->stale_after_s * 1000, 1);
         json[n] = o ? cJSON_PrintUnformatted(o) : NULL;
@@ -325,7 +328,7 @@ static void write_cache(engine *e, const bool *fetched, int64_t now_ms)
         ids[n++] = e->acc[i].id;
     }
     if (n == 0 && e->n_acc > 0) {
-        /* Nothing fetched: still probe, so the status line tells the truth. */
+        /* Nothing polled: still probe, so the status line tells the truth. */
         e->redis_state =
             cache_ok(e->redis, e->redis_error, sizeof e->redis_error) == 0 ? LINK_UP : LINK_DOWN;
         goto out;
@@ -587,7 +590,7 @@ int engine_cycle_once(engine *e, char *err, size_t errlen)
         e->pg_state = PQstatus(e->pg) == CONNECTION_OK ? LINK_UP : LINK_DOWN;
         snprintf(e->pg_error, sizeof e->pg_error, "writing cycle: %.150s", msg);
     }
-    write_cache(e, fetched, now);
+    write_cache(e, polled, now);
     publish(e);
     rc = 0;
 done:

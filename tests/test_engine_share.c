@@ -204,6 +204,31 @@ Test(share, one_instance_polls_the_others_read_redis)
     sb = model_acquire(mb);
     expect_same_accounts(sa, sb);
 
+    /* The broker starts answering garbage: the poller's next cycle
+     * caches the failure with the last good data, and the reader shows
+     * it on its next cycle, still without asking the broker. */
+    cr_assert_eq(th_sim_control(&w.sim, "/_sim/faults", "{\"malformed_rate\": 1}"), 0);
+    cycle(a);
+    long polls = broker_polls(&w);
+    cycle(b);
+    cr_expect_eq(broker_polls(&w), polls);
+    model_release(sb);
+    sb = model_acquire(mb);
+    for (size_t i = 0; i < sb->n_accounts; i++) {
+        cr_expect_eq(sb->accounts[i].link, LINK_DOWN, "%s", sb->accounts[i].id);
+        cr_expect(sb->accounts[i].error[0], "the poller's error is shown");
+        cr_expect(sb->accounts[i].has_info, "with the last good data");
+    }
+    cr_expect_eq(sb->broker, LINK_DOWN);
+    cr_assert_eq(th_sim_control(&w.sim, "/_sim/faults", "{\"malformed_rate\": 0}"), 0);
+    cycle(a);
+    cycle(b);
+    model_release(sa);
+    model_release(sb);
+    sa = model_acquire(ma);
+    sb = model_acquire(mb);
+    expect_same_accounts(sa, sb);
+
     /* PostgreSQL got the owner's cycles only: one row per account. */
     PGresult *r = PQexec(w.c, "select count(*) from broker_account_state where link = 'up'");
     cr_expect_str_eq(PQgetvalue(r, 0, 0), "4");
