@@ -166,7 +166,30 @@ mono() {
     check "mono: q quits with status 0" wait_for '^__EXIT__ 0$' 10
 }
 
+# ---- two consoles on one deployment ------------------------------------------
+# The first polls the broker; the second reads the first's snapshots from
+# Redis: its broker poll is "other instance" and its Redis hit rate 100 %.
+# When the first quits, the second takes over polling by itself.
+two() {
+    start first 120 30 LANG=C.UTF-8 LC_ALL=C.UTF-8
+    check "two: the first console is up" wait_for 'demo-1' "$START_TIMEOUT_S" || { give_up; return; }
+    start second 120 40 LANG=C.UTF-8 LC_ALL=C.UTF-8
+    check "two: the second console is up" wait_for 'demo-1' "$START_TIMEOUT_S" || { give_up; return; }
+    keys 5
+    check "two: the second's broker poll is another instance's" \
+        wait_for 'broker poll +other instance' || { give_up; return; }
+    check "two: the second reads every account from Redis" wait_for 'redis hits +100\.0%'
+    SESSION=first
+    keys q
+    check "two: the first quits with status 0" wait_for '^__EXIT__ 0$' 10
+    SESSION=second
+    check "two: the second polls by itself now" wait_for 'broker poll +[0-9.]+m?s/' "$START_TIMEOUT_S"
+    keys q
+    check "two: the second quits with status 0" wait_for '^__EXIT__ 0$' 10
+}
+
 wide
 mono
+two
 echo "1..$n"
 exit "$failed"
