@@ -141,8 +141,13 @@ int64_t metrics_digests_draw(metrics_digests *d, WINDOW *w, int y, int x, int h,
         snprintf(status, sizeof status, "%s%s%s%s", row->enabled ? "" : "disabled ",
                  row->last_ms ? last : "never", row->last_status[0] ? " " : "",
                  row->last_status);
+        char scope[sizeof row->scope];
+        if (row->group[0])
+            snprintf(scope, sizeof scope, "group %s", row->group);
+        else
+            snprintf(scope, sizeof scope, "%s", row->scope);
         snprintf(line, sizeof line, "%-18.18s %-8s %-26.26s %-16.16s %-15s %-11s %s", row->name,
-                 row->kind, row->schedule, row->scope, row->destinations,
+                 row->kind, row->schedule, scope, row->destinations,
                  row->enabled ? next : "-", status);
         draw_clean(line, clean, sizeof clean);
         int role = i == d->sel                             ? ROLE_SELECTED

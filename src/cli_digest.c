@@ -141,6 +141,10 @@ static int print_list(PGconn *pg, const operator_id *op, bool json)
             cJSON_AddStringToObject(o, "kind", d->kind);
             cJSON_AddStringToObject(o, "schedule", d->schedule);
             cJSON_AddStringToObject(o, "accounts", d->scope);
+            if (d->group[0])
+                cJSON_AddStringToObject(o, "group", d->group);
+            else
+                cJSON_AddNullToObject(o, "group");
             cJSON_AddStringToObject(o, "to", d->destinations);
             cJSON_AddBoolToObject(o, "enabled", d->enabled);
             cJSON_AddNumberToObject(o, "next_ms", (double)d->next_ms);
@@ -150,9 +154,15 @@ static int print_list(PGconn *pg, const operator_id *op, bool json)
             cJSON_AddItemToArray(arr, o);
             continue;
         }
-        printf("%-20s %-8s %-34s %-20s %-15s %s%s\n", d->name, d->kind, d->schedule, d->scope,
-               d->destinations, d->enabled ? "" : "disabled ",
-               d->last_status[0] ? d->last_status : "never run");
+        /* The scope last: a list of accounts has no useful width. */
+        char status[40], group[96] = "";
+        snprintf(status, sizeof status, "%s%s", d->enabled ? "" : "disabled ",
+                 d->last_status[0] ? d->last_status : "never run");
+        if (d->group[0])
+            sanitize_text(d->group, group, sizeof group, true);
+        printf("%-20s %-8s %-34s %-15s %-18s %s%s%s%s\n", d->name, d->kind, d->schedule,
+               d->destinations, status, group[0] ? "group " : "", group, group[0] ? ": " : "",
+               d->scope);
     }
     if (arr) {
         cli_print_json(stdout, arr);

@@ -68,10 +68,8 @@ digest_set *digest_load(PGconn *c, const operator_id *op, const char *preview_na
             snprintf(d->schedule, sizeof d->schedule, "daily %s %.60s", PQgetvalue(r, k, 2),
                      PQgetvalue(r, k, 4));
         const char *acc = PQgetvalue(r, k, 5), *grp = PQgetvalue(r, k, 12);
-        if (grp[0])
-            snprintf(d->scope, sizeof d->scope, "group %.64s: %.80s", grp, acc[0] ? acc : "all");
-        else
-            snprintf(d->scope, sizeof d->scope, "%s", acc[0] ? acc : "all");
+        snprintf(d->scope, sizeof d->scope, "%s", acc[0] ? acc : "all");
+        snprintf(d->group, sizeof d->group, "%s", grp);
         snprintf(d->destinations, sizeof d->destinations, "%s", PQgetvalue(r, k, 6));
         d->enabled = PQgetvalue(r, k, 7)[0] == 't';
         d->next_ms = d->enabled ? strtoll(PQgetvalue(r, k, 8), NULL, 10) : 0;

@@ -388,6 +388,7 @@ typedef struct digest_row {
     char kind[16];          /* "daily", "weekly", "message" */
     char schedule[96];      /* for a person: "daily 18:00 Europe/Prague", "weekly Fri 17:00 UTC" */
     char scope[160];        /* the accounts it covers, "all" for every account */
+    char group[72];         /* "" or the group they post as one (digest.h) */
     char destinations[32];  /* "telegram", "slack", "telegram,slack" */
     bool enabled;
     int64_t next_ms;        /* next scheduled run, 0 when none */

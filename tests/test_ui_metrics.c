@@ -399,7 +399,7 @@ Test(ui_metrics, d_opens_and_closes_the_digests_view)
 
 static digest_set *make_digests(const char *preview_name, const char *preview, const char *why)
 {
-    digest_set *d = digest_set_new(2);
+    digest_set *d = digest_set_new(3);
     cr_assert_not_null(d);
     snprintf(d->rows[0].name, sizeof d->rows[0].name, "daily-fx");
     snprintf(d->rows[0].kind, sizeof d->rows[0].kind, "daily");
@@ -415,6 +415,12 @@ static digest_set *make_digests(const char *preview_name, const char *preview, c
     d->rows[1].enabled = true;
     snprintf(d->rows[1].last_status, sizeof d->rows[1].last_status, "failed");
     snprintf(d->rows[1].last_error, sizeof d->rows[1].last_error, "slack not configured");
+    snprintf(d->rows[2].name, sizeof d->rows[2].name, "desk-week");
+    snprintf(d->rows[2].kind, sizeof d->rows[2].kind, "weekly");
+    snprintf(d->rows[2].schedule, sizeof d->rows[2].schedule, "weekly Fri 17:00 UTC");
+    snprintf(d->rows[2].scope, sizeof d->rows[2].scope, "demo-1,demo-2");
+    snprintf(d->rows[2].group, sizeof d->rows[2].group, "FX desk");
+    snprintf(d->rows[2].destinations, sizeof d->rows[2].destinations, "telegram");
     snprintf(d->preview_name, sizeof d->preview_name, "%s", preview_name);
     if (preview)
         d->preview = strdup(preview);
@@ -431,6 +437,7 @@ Test(ui_metrics, digests_list_preview_and_requests)
     cr_expect(screen_has("daily-fx"), "the list");
     cr_expect(screen_has("weekly-news"));
     cr_expect(screen_has("daily 18:00 Europe/Prague"));
+    cr_expect(screen_has("group FX desk"), "a group digest says so");
     cr_expect(screen_has("Alpha: 3 trades, net"), "the preview of the selected digest");
     cr_expect_not(screen_has_control(), "the preview's escape sequences are inert");
     /* Opening asked for the selected digest's preview; moving asks for the next. */

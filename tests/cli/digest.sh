@@ -81,7 +81,10 @@ check "send is audited and queued for telegram and slack" \
 out=$(to digest add dg-sh-grp --kind weekly --weekday Fri --at 17:00 --tz UTC --group "Whole platform" --template "$TPL" --to slack 2>&1)
 check "add a weekly digest for a group of every account" '[ $? -eq 0 ]' "$out"
 out=$(to digest list 2>&1)
-check "list names the group" 'grep -q "dg-sh-grp.*group Whole platform: all" <<<"$out"' "$out"
+check "list names the group" 'grep -q "dg-sh-grp.*group Whole platform: all$" <<<"$out"' "$out"
+out=$(to digest list --json 2>&1)
+check "list --json gives the group apart from the accounts" \
+    '[ "$(psql -X -qtA "$PG" -v "j=$out" <<<"select e->>'"'"'group'"'"' || '"'"'|'"'"' || (e->>'"'"'accounts'"'"') from jsonb_array_elements(:'"'"'j'"'"'::jsonb) e where e->>'"'"'name'"'"' = '"'"'dg-sh-grp'"'"'")" = "Whole platform|all" ]' "$out"
 out=$(to digest preview dg-sh-grp 2>&1)
 check "a group's preview is one text under the group's name" \
     'grep -q "^dg-sh-grp: Whole platform, week to" <<<"$out" && grep -q "^Whole platform: [0-9]* trades" <<<"$out"' "$out"
