@@ -1,7 +1,8 @@
 /*
  * analytics.c - the analytics thread (analytics.h): stored metrics kept up
  * to date from tradeops_trade_closed notifications plus a catch-up on
- * trades_through, and perf_sets published for the Metrics screen.
+ * trades_through (and, on becoming the writer, a check of every account's
+ * stored trade count), and perf_sets published for the Metrics screen.
  *
  * Threads: one thread of its own; its PGconn never leaves it. new, start,
  * stop and free belong to the controlling thread.
@@ -32,6 +33,7 @@ struct analytics {
     PGconn *pg;
     int listen_pid; /* backend that LISTENs; 0 none */
     int owner_pid;  /* backend holding the analytics lock; 0 none */
+    bool verify;    /* compare stored counts with closed_trades on the next pass */
     perf_set *last; /* what was published last (one reference held) */
     int64_t ids[ANALYTICS_MAX_IDS];
     size_t n_ids;
@@ -165,8 +167,10 @@ static int ensure(analytics *a, char *err, size_t errlen)
                                NULL, 0, "analytics lock", err, errlen);
         if (!r)
             return -1;
-        if (strcmp(PQgetvalue(r, 0, 0), "t") == 0)
+        if (strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
             a->owner_pid = pid;
+            a->verify = true; /* newly the writer: check what the last one left */
+        }
         PQclear(r);
     }
     return 0;
@@ -219,6 +223,34 @@ static int catch_up(analytics *a, char *err, size_t errlen)
     }
 }
 
+/* Rebuilds every account whose stored all-time trade count differs from
+ * its closed trades: what the catch-up by id cannot see, such as a trade
+ * committed with a lower id after a higher one while no writer listened,
+ * or one deleted. One aggregate over closed_trades; run when this instance
+ * becomes the writer (start, reconnect, takeover), not per trade. */
+static int verify_counts(analytics *a, char *err, size_t errlen)
+{
+    PGresult *r = ms_query(a->pg,
+                           "select coalesce(t.account_id, p.account_id) from (select account_id,"
+                           " count(*) as n from closed_trades group by account_id) t full join"
+                           " (select account_id, n_trades from perf_metrics where scope = 'account'"
+                           " and period = 'all' and key = '') p on p.account_id = t.account_id"
+                           " where coalesce(t.n, 0) <> coalesce(p.n_trades, 0)"
+                           " and exists (select 1 from accounts x where x.id ="
+                           " coalesce(t.account_id, p.account_id))",
+                           0, NULL, 0, "verify", err, errlen);
+    if (!r)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        fprintf(stderr, "tradeops: analytics: stored metrics of %.64s missed trades; rebuilding\n",
+                PQgetvalue(r, i, 0));
+        rc = metrics_store_rebuild(a->pg, PQgetvalue(r, i, 0), err, errlen);
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* The notified ids, then the catch-up, then the set. */
 static int work(analytics *a, char *err, size_t errlen)
 {
@@ -234,6 +266,11 @@ static int work(analytics *a, char *err, size_t errlen)
     a->n_ids = 0;
     if (catch_up(a, err, errlen) != 0)
         return -1;
+    if (a->verify) {
+        if (verify_counts(a, err, errlen) != 0)
+            return -1;
+        a->verify = false;
+    }
     return load_set(a, err, errlen);
 }
 

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "harness/th.h"
 #include "metrics_store.h"
+#include "pg.h"
 #include "model.h"
 #include "report.h"
 
@@ -363,6 +364,37 @@ Test(metrics_store, thread_applies_notified_and_catches_up)
     /* The screen's default request (accounts, all time) is answered. */
     pctx p = {m, 3};
     cr_expect(th_wait_until(published, &p, WAIT_MS), "a perf_set with the row and its curve");
+    analytics_free(a);
+    model_free(m);
+}
+
+/* A trade committed with a lower id than one already stored, while no
+ * writer listened: the catch-up by id cannot see it, the count check of a
+ * new writer does. */
+Test(metrics_store, a_new_writer_finds_a_trade_the_catch_up_by_id_missed)
+{
+    int64_t first = trade("2024-01-10 10:00:00+00", "EURUSD", "trend", 100, 0, 0, false);
+    trade("2024-01-11 10:00:00+00", "EURUSD", "trend", -40, 0, 0, false);
+    char err[256], q[512];
+    cr_assert_eq(metrics_store_rebuild(pg, NULL, err, sizeof err), 0, "%s", err);
+    wctx two = {2};
+    cr_assert(has_n(&two));
+    snprintf(q, sizeof q,
+             "insert into closed_trades (id, account_id, position_id, symbol, side, volume,"
+             " close_time, profit, commission, swap, deals) values (%lld, '" ACC "', 'late',"
+             " 'EURUSD', 'SELL', 1, '2024-01-09 10:00+00', 25, 0, 0, '[]')",
+             (long long)first - 1000);
+    cr_assert_eq(pg_exec_ok(pg, q, err, sizeof err), 0, "%s", err);
+
+    model *m = model_new();
+    cr_assert_not_null(m);
+    analytics *a = analytics_new(&cfg, NULL, m, err, sizeof err);
+    cr_assert_not_null(a, "%s", err);
+    cr_assert_eq(analytics_start(a, err, sizeof err), 0, "%s", err);
+    wctx three = {3};
+    cr_expect(th_wait_until(has_n, &three, WAIT_MS), "the late trade was counted");
+    perf_row all = get(PERF_SCOPE_ACCOUNT, "", PERF_ALL, NULL);
+    cr_expect_float_eq(all.m.net_profit, 85, 1e-9);
     analytics_free(a);
     model_free(m);
 }
