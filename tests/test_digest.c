@@ -106,8 +106,8 @@ static void teardown(fx *f)
     th_db_drop(f->ci);
 }
 
-static void add(fx *f, const char *name, const char *kind, const char *at, int wd,
-                const char *tz, const char *accounts, const char *tpl, const char *to)
+static digest_spec spec_of(const char *name, const char *kind, const char *at, int wd,
+                           const char *tz, const char *accounts, const char *tpl, const char *to)
 {
     digest_spec s;
     memset(&s, 0, sizeof s);
@@ -119,6 +119,13 @@ static void add(fx *f, const char *name, const char *kind, const char *at, int w
     snprintf(s.accounts, sizeof s.accounts, "%s", accounts);
     s.template_text = tpl;
     snprintf(s.destinations, sizeof s.destinations, "%s", to);
+    return s;
+}
+
+static void add(fx *f, const char *name, const char *kind, const char *at, int wd,
+                const char *tz, const char *accounts, const char *tpl, const char *to)
+{
+    digest_spec s = spec_of(name, kind, at, wd, tz, accounts, tpl, to);
     operator_id op = who("ada");
     char err[600];
     cr_assert_eq(digest_add(f->c, &op, &s, err, sizeof err), 0, "%s", err);
@@ -264,17 +271,11 @@ Test(digest, a_group_posts_once_with_the_accounts_merged)
               " close_time, profit, commission, deals) values"
               " ('demo-2', 'q1', 'XAUUSD', 'SELL', 1, '2024-05-01 09:00+00', 110, -10, '[]'),"
               " ('demo-2', 'q2', 'XAUUSD', 'BUY', 1, '2024-05-01 13:00+00', -190, -10, '[]')");
-    digest_spec s;
-    memset(&s, 0, sizeof s);
-    snprintf(s.name, sizeof s.name, "desk");
-    snprintf(s.kind, sizeof s.kind, "daily");
-    snprintf(s.at, sizeof s.at, "18:00");
-    snprintf(s.tz, sizeof s.tz, "UTC");
-    snprintf(s.accounts, sizeof s.accounts, "demo-1,demo-2");
+    digest_spec s = spec_of("desk", "daily", "18:00", 0, "UTC", "demo-1,demo-2",
+                            "{{account}}: {{n_trades}} trades, win {{win_rate}}, net"
+                            " {{net_profit}}, pf {{profit_factor}}, return {{total_return}}",
+                            "telegram,slack");
     snprintf(s.group, sizeof s.group, "FX desk");
-    s.template_text = "{{account}}: {{n_trades}} trades, win {{win_rate}}, net {{net_profit}},"
-                      " pf {{profit_factor}}, return {{total_return}}";
-    snprintf(s.destinations, sizeof s.destinations, "telegram,slack");
     operator_id ada = who("ada");
     char err[600];
     cr_assert_eq(digest_add(f.c, &ada, &s, err, sizeof err), 0, "%s", err);

@@ -142,6 +142,16 @@ static void cycle(engine *e)
     cr_assert_eq(engine_cycle_once(e, err, sizeof err), 0, "%s", err);
 }
 
+/* Frees two instances and the world. */
+static void two_down(world *w, engine *a, model *ma, engine *b, model *mb)
+{
+    engine_free(a);
+    engine_free(b);
+    model_free(ma);
+    model_free(mb);
+    world_down(w);
+}
+
 /* The accounts of two snapshots carry the same broker data. */
 static void expect_same_accounts(const model_snapshot *a, const model_snapshot *b)
 {
@@ -236,11 +246,7 @@ Test(share, one_instance_polls_the_others_read_redis)
 
     model_release(sa);
     model_release(sb);
-    engine_free(a);
-    engine_free(b);
-    model_free(ma);
-    model_free(mb);
-    world_down(&w);
+    two_down(&w, a, ma, b, mb);
 }
 
 Test(share, the_next_instance_takes_over_when_the_poller_goes)
@@ -296,11 +302,7 @@ Test(share, the_next_instance_takes_over_when_the_poller_goes)
     cr_expect_leq(broker_polls(&w) - before, N_ACC,
                   "at most the one cycle that found PostgreSQL gone polled by itself");
 
-    engine_free(b);
-    engine_free(c);
-    model_free(mb);
-    model_free(mc);
-    world_down(&w);
+    two_down(&w, b, mb, c, mc);
 }
 
 Test(share, without_redis_the_reader_uses_postgres)
@@ -324,11 +326,7 @@ Test(share, without_redis_the_reader_uses_postgres)
     expect_same_accounts(sa, sb);
     model_release(sa);
     model_release(sb);
-    engine_free(a);
-    engine_free(b);
-    model_free(ma);
-    model_free(mb);
-    world_down(&w);
+    two_down(&w, a, ma, b, mb);
 }
 
 Test(share, a_bad_or_missing_entry_is_a_miss_read_from_postgres)
@@ -365,11 +363,7 @@ Test(share, a_bad_or_missing_entry_is_a_miss_read_from_postgres)
     expect_same_accounts(sa, sb);
     model_release(sa);
     model_release(sb);
-    engine_free(a);
-    engine_free(b);
-    model_free(ma);
-    model_free(mb);
-    world_down(&w);
+    two_down(&w, a, ma, b, mb);
 }
 
 Test(share, the_parser_refuses_what_is_not_a_snapshot)
