@@ -8,7 +8,7 @@
  * thread (command_queue.h).
  *
  * The broker poller thread. Each cycle it fetches every visible account
- * whose poll lock it holds (one instance polls each account; see engine.c)
+ * whose poll lock it holds (one instance polls each account; see engine_poll.c)
  * at once, keeps the last good data of accounts that failed (with their
  * error and growing age), writes them to PostgreSQL in one transaction,
  * caches each in Redis with a short TTL, reads the accounts other
