@@ -105,14 +105,14 @@ Test(sync_queue, trigger_enqueues_one_job_per_enabled_target_idempotently)
     sq_trade(&f, "demo-2", "777", 0);
     cr_assert_eq(sq_num(f.c, "select count(*) from sync_jobs"), 2);
     /* Workers were told once, with the account. */
-    PQconsumeInput(l);
-    PGnotify *n = PQnotifies(l);
-    cr_assert_not_null(n, "no NOTIFY tradeops_sync");
-    cr_assert_str_eq(n->relname, "tradeops_sync");
-    cr_assert_str_eq(n->extra, "demo-1");
-    PQfreemem(n);
-    n = PQnotifies(l);
-    cr_assert_null(n, "a second NOTIFY: %s", n ? n->extra : "");
+    char *got[4];
+    size_t n = 0;
+    cr_assert_eq(th_notifies(l, f.c, "tradeops_sync", got, 4, &n, 10000), 0,
+                 "the sentinel NOTIFY never came");
+    cr_assert_eq(n, 1, "one NOTIFY tradeops_sync, not %zu", n);
+    cr_assert_str_eq(got[0], "demo-1");
+    for (size_t i = 0; i < n; i++)
+        free(got[i]);
     PQfinish(l);
     sq_teardown(&f);
 }

@@ -53,6 +53,36 @@ bool th_wait_until(bool (*pred)(void *), void *arg, int timeout_ms)
     return pred(arg);
 }
 
+#define TH_SENTINEL "__th_sentinel__"
+
+int th_notifies(PGconn *listener, PGconn *sender, const char *channel, char **extras,
+                size_t max, size_t *n, int timeout_ms)
+{
+    *n = 0;
+    char sql[256];
+    snprintf(sql, sizeof sql, "notify %s, '" TH_SENTINEL "'", channel);
+    PGresult *r = PQexec(sender, sql);
+    bool sent = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!sent)
+        return -1;
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        PQconsumeInput(listener);
+        for (PGnotify *nt; (nt = PQnotifies(listener)) != NULL; PQfreemem(nt)) {
+            if (strcmp(nt->relname, channel) != 0)
+                continue;
+            if (strcmp(nt->extra, TH_SENTINEL) == 0) {
+                PQfreemem(nt);
+                return 0;
+            }
+            if (*n < max)
+                extras[(*n)++] = strdup(nt->extra);
+        }
+        sleep_ms(10);
+    }
+    return -1;
+}
+
 int th_sim_start(th_sim *s, const char *const *extra_args)
 {
     memset(s, 0, sizeof *s);

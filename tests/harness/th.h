@@ -13,7 +13,9 @@
 #ifndef TRADEOPS_TH_H
 #define TRADEOPS_TH_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 typedef struct th_sim {
@@ -68,5 +70,15 @@ const char *th_env(const char *name);
 
 /* Waits up to timeout_ms for pred(arg) to return true, polling every 20 ms. */
 bool th_wait_until(bool (*pred)(void *), void *arg, int timeout_ms);
+
+/* Every notification on channel that listener (which LISTENs on it) has
+ * been sent so far. A NOTIFY reaches a listener a moment after its commit,
+ * so one read may come too early; instead this sends a sentinel on
+ * channel through sender and reads until it arrives (PostgreSQL delivers
+ * in commit order, so everything committed before is in). Each other
+ * payload is strdup'ed into extras[0..*n) (at most max; the caller frees
+ * them). 0, or -1 when the sentinel did not come within timeout_ms. */
+int th_notifies(PGconn *listener, PGconn *sender, const char *channel, char **extras,
+                size_t max, size_t *n, int timeout_ms);
 
 #endif
