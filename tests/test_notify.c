@@ -529,7 +529,7 @@ Test(notify, postgresql_dropping_the_connection_is_survived)
     notifier *n = new_notifier();
     char err[256] = "";
     cr_assert_geq(notifier_run_once(n, err, sizeof err), 0, "%s", err);
-    sql("select pg_terminate_backend(pid) from pg_stat_activity"
+    sql("select pg_terminate_backend(pid, 5000) from pg_stat_activity"
         " where datname = current_database() and pid <> pg_backend_pid()");
     enqueue(ALERT_CRITICAL, "demo-1", "guard.breach", "critical", "after the drop");
     run_until(n, 1, 1);

@@ -285,7 +285,7 @@ Test(recon_int, restart_and_dropped_connection_neither_lose_nor_repeat)
     cr_assert_eq(st.updated, 2, "the open rows are carried on");
     cr_assert_eq(st.opened, 0);
     /* The server drops the connection (as a restart would). */
-    sql(f.c, "select pg_terminate_backend(pid) from pg_stat_activity"
+    sql(f.c, "select pg_terminate_backend(pid, 5000) from pg_stat_activity"
              " where datname = current_database() and pid <> pg_backend_pid()");
     st = pass(&f);
     cr_assert_eq(st.opened, 1, "502 opened after its second pass, on a new connection");

@@ -409,7 +409,7 @@ Test(sync_view, the_thread_answers_requests_and_reloads_on_notify_and_after_a_re
     cr_assert(th_wait_until(set_arrived, &w, WAIT_MS), "no reload after the NOTIFY");
 
     /* The connection dies: the thread reconnects and LISTENs again. */
-    sql("select pg_terminate_backend(pid) from pg_stat_activity"
+    sql("select pg_terminate_backend(pid, 5000) from pg_stat_activity"
         " where datname = current_database() and pid <> pg_backend_pid()");
     int64_t after = job("webhook", "demo-2", "USDSEK", 30, "state, finalized_at, last_class",
                         "'dead', now(), 'payload'");

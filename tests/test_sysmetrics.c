@@ -120,7 +120,7 @@ Test(sysmetrics, every_statement_is_timed)
     char pid[16];
     snprintf(pid, sizeof pid, "%d", PQbackendPID(c));
     const char *kp[1] = {pid};
-    cr_assert_eq(pg_exec_params_ok(killer, "select pg_terminate_backend($1::int)", 1, kp, err,
+    cr_assert_eq(pg_exec_params_ok(killer, "select pg_terminate_backend($1::int, 5000)", 1, kp, err,
                                    sizeof err),
                  0, "%s", err);
     PQclear(pg_exec(c, "select 1"));
