@@ -323,6 +323,10 @@ int analytics_load_once(analytics *a, char *err, size_t errlen)
 static bool wait_wake(analytics *a, int64_t until_mono)
 {
     while (!atomic_load(&a->stop)) {
+        /* A NOTIFY that came while the last pass ran its queries is in
+         * libpq's list already, and the socket will not say so again. */
+        if (a->pg && collect(a))
+            return true;
         int64_t left = until_mono - clock_mono_ms();
         if (left <= 0)
             return false;

@@ -391,13 +391,7 @@ static void wait_for_work(notifier *n, int timeout_ms)
 {
     /* A NOTIFY read while the pass ran its queries is already in libpq's
      * list, and the socket will not say so again. */
-    PGnotify *nt;
-    bool pending = false;
-    while (n->pg && (nt = PQnotifies(n->pg)) != NULL) {
-        PQfreemem(nt);
-        pending = true;
-    }
-    if (pending)
+    if (n->pg && pg_drain_notifies(n->pg))
         return;
     struct pollfd fds[2] = {{.fd = n->wake_fd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
     if (n->pg && PQstatus(n->pg) == CONNECTION_OK && n->listen_pid)
@@ -407,8 +401,7 @@ static void wait_for_work(notifier *n, int timeout_ms)
     if (fds[1].revents && n->pg) {
         if (PQconsumeInput(n->pg) == 0)
             n->listen_pid = 0; /* broken: the next pass reconnects */
-        while ((nt = PQnotifies(n->pg)) != NULL)
-            PQfreemem(nt);
+        pg_drain_notifies(n->pg);
     }
 }
 

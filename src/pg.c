@@ -115,6 +115,17 @@ int pg_exec_params_ok(PGconn *c, const char *sql, int n, const char *const *para
     return r ? 0 : -1;
 }
 
+bool pg_drain_notifies(PGconn *c)
+{
+    bool any = false;
+    PGnotify *nt;
+    while ((nt = PQnotifies(c)) != NULL) {
+        any = true;
+        PQfreemem(nt);
+    }
+    return any;
+}
+
 int pg_ensure(PGconn **c, const char *conninfo, char *err, size_t errlen)
 {
     if (*c && PQstatus(*c) == CONNECTION_OK)

@@ -8,6 +8,7 @@
 #define TRADEOPS_PG_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Seconds libpq may spend connecting before giving up. */
@@ -41,6 +42,12 @@ PGresult *pg_exec_params(PGconn *c, const char *sql, int n, const Oid *types,
                          const char *const *params, const int *lengths, const int *formats,
                          int result_format);
 PGresult *pg_exec(PGconn *c, const char *sql);
+
+/* Frees every notification libpq holds for c (read from the socket, maybe
+ * while a statement ran: poll(2) on the socket will not report those
+ * again); true when there was one. A LISTENing loop calls it before it
+ * sleeps. */
+bool pg_drain_notifies(PGconn *c);
 
 /* Copies PQerrorMessage/PQresultErrorMessage without the trailing newline. */
 void pg_error_copy(char *dst, size_t dstlen, const char *msg);

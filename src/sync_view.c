@@ -231,6 +231,10 @@ enum wake { WAKE_NONE = 0, WAKE_NOTICE, WAKE_REQUEST };
 static enum wake wait_wake(sync_view *v, int64_t until_mono)
 {
     while (!atomic_load(&v->stop)) {
+        /* A NOTIFY that came while the last load ran its queries is in
+         * libpq's list already, and the socket will not say so again. */
+        if (v->pg && pg_drain_notifies(v->pg))
+            return WAKE_NOTICE;
         int64_t left = until_mono - clock_mono_ms();
         if (left <= 0)
             return WAKE_NONE;
@@ -254,13 +258,7 @@ static enum wake wait_wake(sync_view *v, int64_t until_mono)
                 v->listen_pid = 0; /* stop polling a dead socket; the load reconnects */
                 return WAKE_NOTICE;
             }
-            bool any = false;
-            PGnotify *nt;
-            while ((nt = PQnotifies(v->pg)) != NULL) {
-                any = true;
-                PQfreemem(nt);
-            }
-            if (any)
+            if (pg_drain_notifies(v->pg))
                 return WAKE_NOTICE;
         }
     }

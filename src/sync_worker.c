@@ -406,13 +406,9 @@ static int pass(worker *w, bool *full, char *err, size_t errlen)
 /* Sleeps until a NOTIFY, stop, or timeout_ms. */
 static void wait_for_work(worker *w, int timeout_ms)
 {
-    PGnotify *nt;
-    bool pending_note = false;
-    while (w->pg && (nt = PQnotifies(w->pg)) != NULL) {
-        PQfreemem(nt);
-        pending_note = true;
-    }
-    if (pending_note)
+    /* A NOTIFY read while the pass ran its queries is already in libpq's
+     * list, and the socket will not say so again. */
+    if (w->pg && pg_drain_notifies(w->pg))
         return;
     struct pollfd fds[2] = {{.fd = w->parent->wake_fd, .events = POLLIN},
                             {.fd = -1, .events = POLLIN}};
@@ -423,8 +419,7 @@ static void wait_for_work(worker *w, int timeout_ms)
     if (fds[1].revents && w->pg) {
         if (PQconsumeInput(w->pg) == 0)
             w->listen_pid = 0;
-        while ((nt = PQnotifies(w->pg)) != NULL)
-            PQfreemem(nt);
+        pg_drain_notifies(w->pg);
     }
 }
 

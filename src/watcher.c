@@ -297,6 +297,10 @@ int watcher_load_once(watcher *w, char *err, size_t errlen)
 static bool wait_notice(watcher *w, int64_t until_mono)
 {
     while (!atomic_load(&w->stop)) {
+        /* A NOTIFY that came while the last load ran its queries is in
+         * libpq's list already, and the socket will not say so again. */
+        if (w->pg && pg_drain_notifies(w->pg))
+            return true;
         int64_t left = until_mono - clock_mono_ms();
         if (left <= 0)
             return false;
@@ -311,13 +315,7 @@ static bool wait_notice(watcher *w, int64_t until_mono)
         if (n > 0) {
             if (!PQconsumeInput(w->pg))
                 return false; /* the next load reconnects */
-            bool any = false;
-            PGnotify *nt;
-            while ((nt = PQnotifies(w->pg)) != NULL) {
-                any = true;
-                PQfreemem(nt);
-            }
-            if (any)
+            if (pg_drain_notifies(w->pg))
                 return true;
         }
     }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analytics.h"
 #include "config.h"
@@ -419,6 +420,16 @@ Test(metrics_store, a_reading_instance_follows_the_writer)
               "the reader's set shows the trade");
     trade("2024-01-11 10:00:00+00", "EURUSD", "trend", -30, 0, 0, true);
     cr_expect(th_wait_until(published, &(pctx){mr, 2}, WAIT_MS), "and the next one");
+    /* A burst: the writer's NOTIFYs come while the reader is reloading
+     * (libpq keeps those, and the socket does not say so again), and the
+     * reader still ends on the last one. */
+    for (int i = 0; i < 30; i++) {
+        char close[40];
+        snprintf(close, sizeof close, "2024-01-%02d %02d:00:00+00", 12 + i / 24, i % 24);
+        trade(close, "EURUSD", "trend", 5 + i, 0, 0, true);
+        usleep(20 * 1000);
+    }
+    cr_expect(th_wait_until(published, &(pctx){mr, 32}, WAIT_MS), "the reader caught the burst");
     analytics_free(r);
     analytics_free(w);
     model_free(mr);
