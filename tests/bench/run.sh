@@ -31,5 +31,6 @@ for _ in $(seq 100); do [ -s "$RUN/bench-sim.port" ] && break; sleep 0.1; done
 export BENCH_SIM_URL="http://127.0.0.1:$(cat "$RUN/bench-sim.port")"
 export BENCH_SIM_TOKEN=bench-token
 export BENCH_PG="$base dbname=bench"
+export BENCH_REDIS="unix:$RUN/redis.sock"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 "$BIN_BENCH"
