@@ -165,6 +165,7 @@ static model_snapshot *snapshot_copy(const model_snapshot *src)
     memcpy(s->broker_error, src->broker_error, sizeof s->broker_error);
     s->poll_latency = src->poll_latency;
     s->poll_cycles = src->poll_cycles;
+    s->n_polled = src->n_polled;
     return s;
 }
 

@@ -127,6 +127,36 @@ Test(core_model, publish_wakes_and_generation_counts)
     model_free(m);
 }
 
+/* Another thread's set (here the system metrics) is published with a copy
+ * of the poller's accounts and links: nothing of the poller's is lost. */
+Test(core_model, a_set_carries_the_pollers_figures_along)
+{
+    model *m = model_new();
+    cr_assert_not_null(m);
+    model_snapshot *a = model_snapshot_new(2);
+    snprintf(a->accounts[1].id, sizeof a->accounts[1].id, "acc-2");
+    a->accounts[1].info.equity = 1234.5;
+    a->redis = LINK_DOWN;
+    snprintf(a->redis_error, sizeof a->redis_error, "gone");
+    a->poll_latency = (latency_summary){1, 2, 3, 4};
+    a->poll_cycles = 9;
+    a->n_polled = 2;
+    model_publish(m, a);
+    cr_assert_eq(model_publish_sys(m, sys_set_new()), 0);
+    model_snapshot *b = model_acquire(m);
+    cr_assert_neq(b, a);
+    cr_assert_not_null(b->sys);
+    cr_expect_str_eq(b->accounts[1].id, "acc-2");
+    cr_expect_float_eq(b->accounts[1].info.equity, 1234.5, 1e-12);
+    cr_expect_eq(b->redis, LINK_DOWN);
+    cr_expect_str_eq(b->redis_error, "gone");
+    cr_expect_eq(b->poll_latency.count, 4);
+    cr_expect_eq(b->poll_cycles, 9);
+    cr_expect_eq(b->n_polled, 2, "accounts polled here");
+    model_release(b);
+    model_free(m);
+}
+
 Test(core_model, drawdown_age_and_staleness)
 {
     model_snapshot *s = model_snapshot_new(1);
