@@ -255,7 +255,9 @@ static bool take_ownership(engine *e)
 static void adopt(account_view *a, account_view *v)
 {
     if (v->updated_ms < a->updated_ms && v->link == a->link) {
-        free(v->positions);
+        free(v->positions); /* v's, which may sit in a snapshot freed later */
+        v->positions = NULL;
+        v->n_positions = 0;
         return;
     }
     double peak = fmax(a->peak_equity, v->peak_equity);

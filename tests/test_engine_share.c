@@ -329,6 +329,36 @@ Test(share, without_redis_the_reader_uses_postgres)
     two_down(&w, a, ma, b, mb);
 }
 
+/* The stored state is older than what the reader already shows (the
+ * poller's write to PostgreSQL lagging, say): the reader keeps its newer
+ * data. */
+Test(share, an_older_stored_state_does_not_replace_newer_data)
+{
+    world w;
+    world_up(&w);
+    model *ma, *mb;
+    engine *a = instance(&w, &ma);
+    cycle(a);
+    config dead = w.cfg;
+    snprintf(dead.redis_url, sizeof dead.redis_url, "unix:/nonexistent/redis.sock");
+    char err[512];
+    mb = model_new();
+    engine *b = engine_new(&dead, NULL, mb, err, sizeof err);
+    cr_assert_not_null(b, "%s", err);
+    cycle(b);
+    PGresult *r = PQexec(w.c, "update broker_account_state"
+                              " set fetched_at = fetched_at - interval '1 minute'");
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    cycle(b);
+    cycle(b);
+    model_snapshot *sa = model_acquire(ma), *sb = model_acquire(mb);
+    expect_same_accounts(sa, sb);
+    model_release(sa);
+    model_release(sb);
+    two_down(&w, a, ma, b, mb);
+}
+
 Test(share, a_bad_or_missing_entry_is_a_miss_read_from_postgres)
 {
     world w;
