@@ -36,6 +36,7 @@ typedef struct world {
     PGconn *c;
     th_sim sim;
     config cfg;
+    config dead; /* cfg with an unreachable Redis */
 } world;
 
 static void world_up(world *w)
@@ -132,6 +133,19 @@ static engine *instance(world *w, model **m)
     *m = model_new();
     cr_assert_not_null(*m);
     engine *e = engine_new(&w->cfg, NULL, *m, err, sizeof err);
+    cr_assert_not_null(e, "%s", err);
+    return e;
+}
+
+/* An instance whose Redis is unreachable: it reads PostgreSQL. */
+static engine *reader_without_redis(world *w, model **m)
+{
+    w->dead = w->cfg;
+    snprintf(w->dead.redis_url, sizeof w->dead.redis_url, "unix:/nonexistent/redis.sock");
+    char err[512];
+    *m = model_new();
+    cr_assert_not_null(*m);
+    engine *e = engine_new(&w->dead, NULL, *m, err, sizeof err);
     cr_assert_not_null(e, "%s", err);
     return e;
 }
@@ -312,12 +326,7 @@ Test(share, without_redis_the_reader_uses_postgres)
     model *ma, *mb;
     engine *a = instance(&w, &ma);
     cycle(a);
-    config dead = w.cfg;
-    snprintf(dead.redis_url, sizeof dead.redis_url, "unix:/nonexistent/redis.sock");
-    char err[512];
-    mb = model_new();
-    engine *b = engine_new(&dead, NULL, mb, err, sizeof err);
-    cr_assert_not_null(b, "%s", err);
+    engine *b = reader_without_redis(&w, &mb);
     cycle(b);
     cr_expect_eq(broker_polls(&w), N_ACC, "the reader did not poll");
     model_snapshot *sa = model_acquire(ma), *sb = model_acquire(mb);
@@ -339,12 +348,7 @@ Test(share, an_older_stored_state_does_not_replace_newer_data)
     model *ma, *mb;
     engine *a = instance(&w, &ma);
     cycle(a);
-    config dead = w.cfg;
-    snprintf(dead.redis_url, sizeof dead.redis_url, "unix:/nonexistent/redis.sock");
-    char err[512];
-    mb = model_new();
-    engine *b = engine_new(&dead, NULL, mb, err, sizeof err);
-    cr_assert_not_null(b, "%s", err);
+    engine *b = reader_without_redis(&w, &mb);
     cycle(b);
     PGresult *r = PQexec(w.c, "update broker_account_state"
                               " set fetched_at = fetched_at - interval '1 minute'");
