@@ -192,6 +192,16 @@ static void expect_same_accounts(const model_snapshot *a, const model_snapshot *
 
 TestSuite(share, .init = sysm_reset, .timeout = 60);
 
+/* The two instances show the same accounts; then both go. */
+static void same_then_down(world *w, engine *a, model *ma, engine *b, model *mb)
+{
+    model_snapshot *sa = model_acquire(ma), *sb = model_acquire(mb);
+    expect_same_accounts(sa, sb);
+    model_release(sa);
+    model_release(sb);
+    two_down(w, a, ma, b, mb);
+}
+
 Test(share, one_instance_polls_the_others_read_redis)
 {
     world w;
@@ -356,11 +366,7 @@ Test(share, an_older_stored_state_does_not_replace_newer_data)
     PQclear(r);
     cycle(b);
     cycle(b);
-    model_snapshot *sa = model_acquire(ma), *sb = model_acquire(mb);
-    expect_same_accounts(sa, sb);
-    model_release(sa);
-    model_release(sb);
-    two_down(&w, a, ma, b, mb);
+    same_then_down(&w, a, ma, b, mb);
 }
 
 Test(share, a_bad_or_missing_entry_is_a_miss_read_from_postgres)
@@ -393,11 +399,7 @@ Test(share, a_bad_or_missing_entry_is_a_miss_read_from_postgres)
     cr_expect_float_eq(hit, 0.25, 1e-12, "one hit in four: %g", hit);
     double errors = sysm_errors_last_minute();
     cr_expect_float_eq(errors, 2, 1e-12, "the two unreadable entries are errors");
-    model_snapshot *sa = model_acquire(ma), *sb = model_acquire(mb);
-    expect_same_accounts(sa, sb);
-    model_release(sa);
-    model_release(sb);
-    two_down(&w, a, ma, b, mb);
+    same_then_down(&w, a, ma, b, mb);
 }
 
 Test(share, the_parser_refuses_what_is_not_a_snapshot)
