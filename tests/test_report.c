@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "harness/spec_keys.h"
 #include "report.h"
 
 #define WEEK_CSV "tests/data/report/week.csv"
@@ -226,49 +227,6 @@ Test(report, bom_crlf_quotes_and_order)
     report_trades_free(t);
 }
 
-/* metrics.md's table, in order: the JSON keys must be these. */
-static const char *const SPEC_KEYS[] = {"n_trades",
-                                        "n_wins",
-                                        "n_losses",
-                                        "n_breakeven",
-                                        "win_rate",
-                                        "loss_rate",
-                                        "net_profit",
-                                        "gross_profit",
-                                        "gross_loss",
-                                        "profit_factor",
-                                        "expectancy",
-                                        "avg_win",
-                                        "avg_loss",
-                                        "payoff_ratio",
-                                        "largest_win",
-                                        "largest_loss",
-                                        "max_consecutive_wins",
-                                        "max_consecutive_losses",
-                                        "n_days",
-                                        "start_date",
-                                        "end_date",
-                                        "starting_balance",
-                                        "final_equity",
-                                        "total_return",
-                                        "cagr",
-                                        "annual_volatility",
-                                        "sharpe",
-                                        "downside_risk",
-                                        "sortino",
-                                        "max_drawdown",
-                                        "max_drawdown_amount",
-                                        "max_drawdown_peak_date",
-                                        "max_drawdown_valley_date",
-                                        "max_drawdown_recovery_date",
-                                        "max_drawdown_duration",
-                                        "max_drawdown_duration_calendar_days",
-                                        "max_drawdown_trade_curve",
-                                        "max_drawdown_amount_trade_curve",
-                                        "calmar",
-                                        "recovery_factor",
-                                        "recovery_factor_trade_curve"};
-
 Test(report, json_keys_non_finite_and_null)
 {
     /* One winning trade: profit factor +Infinity, payoff NaN, N = 1 so
@@ -281,9 +239,9 @@ Test(report, json_keys_non_finite_and_null)
     cr_assert_not_null(j, "strict JSON: %s", js);
     cr_assert_null(cJSON_GetObjectItem(j, "by_account"), "groups 0: overall only");
     cJSON *o = cJSON_GetObjectItem(j, "overall"), *k = o->child;
-    for (size_t i = 0; i < sizeof SPEC_KEYS / sizeof SPEC_KEYS[0]; i++, k = k->next) {
-        cr_assert_not_null(k, "missing %s", SPEC_KEYS[i]);
-        cr_assert_str_eq(k->string, SPEC_KEYS[i], "key %zu", i);
+    for (size_t i = 0; i < TH_N_SPEC_KEYS; i++, k = k->next) {
+        cr_assert_not_null(k, "missing %s", TH_SPEC_KEYS[i]);
+        cr_assert_str_eq(k->string, TH_SPEC_KEYS[i], "key %zu", i);
     }
     cr_assert_null(k, "a key metrics.md does not have: %s", k ? k->string : "");
     cr_assert_str_eq(cJSON_GetObjectItem(o, "profit_factor")->valuestring, "Infinity");

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/spec_keys.h"
 #include "metrics.h"
 #include "template.h"
 
@@ -341,53 +342,14 @@ Test(template, render_errors_name_the_field)
 
 /* ---- the digest fields over metrics_compute ---- */
 
-/* metrics.md's keys, copied from its table. */
-static const char *const SPEC_KEYS[] = {"n_trades",
-                                        "n_wins",
-                                        "n_losses",
-                                        "n_breakeven",
-                                        "win_rate",
-                                        "loss_rate",
-                                        "net_profit",
-                                        "gross_profit",
-                                        "gross_loss",
-                                        "profit_factor",
-                                        "expectancy",
-                                        "avg_win",
-                                        "avg_loss",
-                                        "payoff_ratio",
-                                        "largest_win",
-                                        "largest_loss",
-                                        "max_consecutive_wins",
-                                        "max_consecutive_losses",
-                                        "n_days",
-                                        "start_date",
-                                        "end_date",
-                                        "starting_balance",
-                                        "final_equity",
-                                        "total_return",
-                                        "cagr",
-                                        "annual_volatility",
-                                        "sharpe",
-                                        "downside_risk",
-                                        "sortino",
-                                        "max_drawdown",
-                                        "max_drawdown_amount",
-                                        "max_drawdown_peak_date",
-                                        "max_drawdown_valley_date",
-                                        "max_drawdown_recovery_date",
-                                        "max_drawdown_duration",
-                                        "max_drawdown_duration_calendar_days",
-                                        "max_drawdown_trade_curve",
-                                        "max_drawdown_amount_trade_curve",
-                                        "calmar",
-                                        "recovery_factor",
-                                        "recovery_factor_trade_curve",
-                                        "account",
-                                        "period",
-                                        "period_start",
-                                        "period_end"};
-#define N_SPEC (sizeof SPEC_KEYS / sizeof SPEC_KEYS[0])
+/* The digest fields: metrics.md's keys plus the period's own. */
+static const char *const PERIOD_FIELDS[] = {"account", "period", "period_start", "period_end"};
+#define N_SPEC (TH_N_SPEC_KEYS + sizeof PERIOD_FIELDS / sizeof PERIOD_FIELDS[0])
+
+static const char *spec_field(size_t i)
+{
+    return i < TH_N_SPEC_KEYS ? TH_SPEC_KEYS[i] : PERIOD_FIELDS[i - TH_N_SPEC_KEYS];
+}
 
 Test(template, metrics_fields_are_the_spec_keys)
 {
@@ -397,8 +359,8 @@ Test(template, metrics_fields_are_the_spec_keys)
     for (size_t i = 0; i < N_SPEC; i++) {
         bool found = false;
         for (size_t k = 0; k < n && !found; k++)
-            found = strcmp(f[k], SPEC_KEYS[i]) == 0;
-        cr_expect(found, "%s missing", SPEC_KEYS[i]);
+            found = strcmp(f[k], spec_field(i)) == 0;
+        cr_expect(found, "%s missing", spec_field(i));
     }
     /* Every field compiles and renders (NaN, dates and all) from an empty
      * result; template_metrics_check passes it. */
