@@ -32,55 +32,10 @@ BASE=$(cat "$RUN/pg.base")
 PG="$BASE dbname=$DB"
 SIMPID=""
 SESSION=""
-tmx() { tmux -L "$SOCK" -f /dev/null "$@"; }
+. "$(dirname "$0")/lib.bash"
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-    if [ -n "$SESSION" ]; then
-        echo "# screen was:"
-        capture | sed 's/^/#   /'
-    fi
-}
-check() { # check "what" command...
-    local what=$1
-    shift
-    if "$@"; then
-        ok "$what"
-    else
-        not_ok "$what"
-        return 1
-    fi
-}
-diag() { echo "# $*"; }
-
-capture() { tmx capture-pane -p -t "$SESSION" 2>/dev/null; }
-wait_for() { # regex [timeout_s]
-    local re=$1 limit=${2:-$STEP_TIMEOUT_S} end
-    end=$(($(date +%s%N) + limit * 1000000000))
-    while [ "$(date +%s%N)" -lt "$end" ]; do
-        capture | grep -Eq -- "$re" && return 0
-        sleep "$POLL_S"
-    done
-    return 1
-}
-wait_gone() { # regex [timeout_s]
-    local re=$1 limit=${2:-$STEP_TIMEOUT_S} end
-    end=$(($(date +%s%N) + limit * 1000000000))
-    while [ "$(date +%s%N)" -lt "$end" ]; do
-        capture | grep -Eq -- "$re" || return 0
-        sleep "$POLL_S"
-    done
-    return 1
-}
 # The line numbers of the rows matching a regex, in screen order.
 rows_of() { capture | grep -nE -- "$1" | cut -d: -f1 | tr '\n' ' '; }
-keys() { tmx send-keys -t "$SESSION" "$@"; }
-text() { tmx send-keys -t "$SESSION" -l "$1"; }
 q() { psql -X -q -tA -v ON_ERROR_STOP=1 "$PG" -c "$1"; }
 
 cleanup() {

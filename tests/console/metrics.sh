@@ -17,58 +17,15 @@ set -u
 START_TIMEOUT_S=${START_TIMEOUT_S:-30} # first data, the first analytics load
 LOAD_TIMEOUT_S=${LOAD_TIMEOUT_S:-30}   # a new period or scope computed
 POLL_S=0.1
+WAIT_DEFAULT_S=$LOAD_TIMEOUT_S
 
 SOCK="tradeops-metrics-test-$$"
 TMP=$(mktemp -d)
-tmx() { tmux -L "$SOCK" -f /dev/null "$@"; }
+. "$(dirname "$0")/lib.bash"
 cleanup() { tmx kill-server >/dev/null 2>&1; rm -rf "$TMP"; }
 trap cleanup EXIT
 
-n=0
-failed=0
 SESSION=""
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-    echo "# screen was:"
-    capture | sed 's/^/#   /'
-}
-check() { # check "what" command...
-    local what=$1
-    shift
-    if "$@"; then
-        ok "$what"
-    else
-        not_ok "$what"
-        return 1
-    fi
-}
-
-capture() { tmx capture-pane -p -t "$SESSION" 2>/dev/null; }
-capture_esc() { tmx capture-pane -p -e -t "$SESSION" 2>/dev/null; }
-wait_for() { # regex [timeout_s]
-    local re=$1 limit=${2:-$LOAD_TIMEOUT_S} end
-    end=$(($(date +%s%N) + limit * 1000000000))
-    while [ "$(date +%s%N)" -lt "$end" ]; do
-        capture | grep -Eq -- "$re" && return 0
-        sleep "$POLL_S"
-    done
-    return 1
-}
-# The same for a fixed string that may hold bytes a regex would mangle.
-wait_for_fixed() { # string [timeout_s]
-    local s=$1 limit=${2:-$LOAD_TIMEOUT_S} end
-    end=$(($(date +%s%N) + limit * 1000000000))
-    while [ "$(date +%s%N)" -lt "$end" ]; do
-        capture | grep -Fq -- "$s" && return 0
-        sleep "$POLL_S"
-    done
-    return 1
-}
-keys() { tmx send-keys -t "$SESSION" "$@"; }
 
 start() { # name cols lines env-assignments...
     SESSION=$1
@@ -96,8 +53,6 @@ wait_braille() {
     done
     return 1
 }
-all_ascii() { ! capture | LC_ALL=C grep -q $'[\x80-\xff]'; }
-no_colour() { ! capture_esc | grep -Eq $'\e\\[([0-9;]*;)?(3[0-7]|4[0-7]|38|48|9[0-7]|10[0-7])(;[0-9;]*)?m'; }
 # The ASCII curve: rows of the plot ("|" axis, then line characters).
 ascii_curve() { [ "$(capture | grep -Ec "^ *[0-9.-]* *\|.*[_'].*")" -ge 3 ]; }
 system_lines() {

@@ -20,57 +20,13 @@ POLL_S=0.1
 # A tmux server of our own, so nothing the developer runs is touched.
 SOCK="tradeops-console-test-$$"
 TMP=$(mktemp -d)
-tmx() { tmux -L "$SOCK" -f /dev/null "$@"; }
+. "$(dirname "$0")/lib.bash"
 cleanup() { tmx kill-server >/dev/null 2>&1; rm -rf "$TMP"; }
 trap cleanup EXIT
 
-n=0
-failed=0
 SESSION=""
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-    echo "# screen was:"
-    capture | sed 's/^/#   /'
-}
-check() { # check "what" command...
-    local what=$1
-    shift
-    if "$@"; then
-        ok "$what"
-    else
-        not_ok "$what"
-        return 1
-    fi
-}
-
-capture() { tmx capture-pane -p -t "$SESSION" 2>/dev/null; }
-capture_esc() { tmx capture-pane -p -e -t "$SESSION" 2>/dev/null; }
-
 # Bounded polling: true as soon as the screen matches the extended regex.
-wait_for() { # regex [timeout_s]
-    local re=$1 limit=${2:-$STEP_TIMEOUT_S} end
-    end=$(($(date +%s%N) + limit * 1000000000))
-    while [ "$(date +%s%N)" -lt "$end" ]; do
-        capture | grep -Eq -- "$re" && return 0
-        sleep "$POLL_S"
-    done
-    return 1
-}
-wait_gone() { # regex [timeout_s]
-    local re=$1 limit=${2:-$STEP_TIMEOUT_S} end
-    end=$(($(date +%s%N) + limit * 1000000000))
-    while [ "$(date +%s%N)" -lt "$end" ]; do
-        capture | grep -Eq -- "$re" || return 0
-        sleep "$POLL_S"
-    done
-    return 1
-}
-keys() { tmx send-keys -t "$SESSION" "$@"; }
-text() { tmx send-keys -t "$SESSION" -l "$1"; }
 
 # The session runs the console between two snapshots of the terminal
 # settings, then says how it ended and stays open for inspection.
@@ -105,8 +61,6 @@ wait_for_file_same() {
 }
 
 no_other_accounts() { ! capture | grep -Eq 'demo-[13456]'; }
-no_colour() { ! capture_esc | grep -Eq $'\e\\[([0-9;]*;)?(3[0-7]|4[0-7]|38|48|9[0-7]|10[0-7])(;[0-9;]*)?m'; }
-all_ascii() { ! capture | LC_ALL=C grep -q $'[\x80-\xff]'; }
 accounts_visible() { capture | grep -q 'demo-1' && capture | grep -q 'demo-6'; }
 
 command -v tmux >/dev/null || { echo "not ok 1 - tmux is installed"; exit 1; }

@@ -28,7 +28,7 @@ COLS_=120
 
 SOCK="tradeops-recon-test-$$"
 TMP=$(mktemp -d)
-tmx() { tmux -L "$SOCK" -f /dev/null "$@"; }
+. "$(dirname "$0")/lib.bash"
 
 # Positions the broker never holds; short enough for the Position column.
 POS_A="rt${$}a"
@@ -37,45 +37,11 @@ ACCOUNT=demo-1
 NOTE="checked with the desk $$"
 ME=$(id -un)
 
-n=0
-failed=0
 SESSION=""
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-    if [ -n "$SESSION" ]; then
-        echo "# screen was:"
-        capture | sed 's/^/#   /'
-    fi
-}
-check() { # check "what" command...
-    local what=$1
-    shift
-    if "$@"; then
-        ok "$what"
-    else
-        not_ok "$what"
-        return 1
-    fi
-}
-diag() { echo "# $*"; }
-
-capture() { tmx capture-pane -p -t "$SESSION" 2>/dev/null; }
 status_line() { capture | sed -n "$((LINES_ - 1))p"; }
 hint_line() { capture | sed -n "${LINES_}p"; }
 
-wait_for() { # regex [timeout_s]
-    local re=$1 limit=${2:-$STEP_TIMEOUT_S} end
-    end=$(($(date +%s%N) + limit * 1000000000))
-    while [ "$(date +%s%N)" -lt "$end" ]; do
-        capture | grep -Eq -- "$re" && return 0
-        sleep "$POLL_S"
-    done
-    return 1
-}
 # The status line matches $1 and not $2, within $3 seconds.
 wait_status() { # regex exclude-regex timeout_s
     local end line
@@ -96,8 +62,6 @@ hint_readonly() { hint_line | grep -q 'Enter detail' && hint_lacks resolve; }
 stays_absent() { # regex seconds
     ! wait_for "$1" "$2"
 }
-keys() { tmx send-keys -t "$SESSION" "$@"; }
-text() { tmx send-keys -t "$SESSION" -l "$1"; }
 
 # The database of the config under test: [database] url = <conninfo>.
 CONNINFO=$(awk -F' *= *' '/^\[/{sect=$0; next} sect=="[database]" && $1=="url" {sub(/^[^=]*= */, ""); print; exit}' "$TRADEOPS_TEST_CONFIG")

@@ -40,47 +40,11 @@ BASE=$(cat "$RUN/pg.base")
 PG="$BASE dbname=$DB"
 SIMPID=""
 SESSION=""
-tmx() { tmux -L "$SOCK" -f /dev/null "$@"; }
+. "$(dirname "$0")/lib.bash"
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-    n=$((n + 1))
-    failed=1
-    echo "not ok $n - $1"
-    if [ -n "$SESSION" ]; then
-        echo "# screen was:"
-        capture | sed 's/^/#   /'
-    fi
-}
-check() { # check "what" command...
-    local what=$1
-    shift
-    if "$@"; then
-        ok "$what"
-    else
-        not_ok "$what"
-        return 1
-    fi
-}
-diag() { echo "# $*"; }
-
-capture() { tmx capture-pane -p -t "$SESSION" 2>/dev/null; }
 status_line() { capture | sed -n "$((LINES_ - 1))p"; }
 hint_line() { capture | sed -n "${LINES_}p"; }
-wait_for() { # regex [timeout_s]
-    local re=$1 limit=${2:-$STEP_TIMEOUT_S} end
-    end=$(($(date +%s%N) + limit * 1000000000))
-    while [ "$(date +%s%N)" -lt "$end" ]; do
-        capture | grep -Eq -- "$re" && return 0
-        sleep "$POLL_S"
-    done
-    return 1
-}
 stays_absent() { ! wait_for "$1" "$2"; }
-keys() { tmx send-keys -t "$SESSION" "$@"; }
-text() { tmx send-keys -t "$SESSION" -l "$1"; }
 q() { psql -X -q -tA -v ON_ERROR_STOP=1 "$PG" -c "$1"; }
 sim() { curl -s -o "$TMP/sim.reply" -w '%{http_code}' -H 'auth-token: sync-token' -X "$1" ${3:+-d "$3"} "$URL$2"; }
 
