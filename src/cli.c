@@ -76,29 +76,7 @@ void cli_print_safe(FILE *out, const char *s)
     fputs(buf, out);
 }
 
-void cli_print_csv_field(FILE *out, const char *s)
-{
-    char buf[1024];
-    sanitize_text(s, buf, sizeof buf, true);
-    /* Quote when needed (RFC 4180); a leading = + - @ is prefixed with a
-     * quote mark so a spreadsheet does not run it as a formula. */
-    bool quote = strpbrk(buf, ",\"\r\n") != NULL;
-    bool formula = buf[0] == '=' || buf[0] == '+' || buf[0] == '@' ||
-                   (buf[0] == '-' && buf[1] && !(buf[1] >= '0' && buf[1] <= '9'));
-    if (!quote && !formula) {
-        fputs(buf, out);
-        return;
-    }
-    fputc('"', out);
-    if (formula)
-        fputc('\'', out);
-    for (const char *p = buf; *p; p++) {
-        if (*p == '"')
-            fputc('"', out);
-        fputc(*p, out);
-    }
-    fputc('"', out);
-}
+void cli_print_csv_field(FILE *out, const char *s) { sanitize_write_csv(out, s); }
 
 void cli_print_json(FILE *out, const cJSON *j)
 {

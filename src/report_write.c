@@ -206,34 +206,11 @@ static void write_params(FILE *out, const report_opts *o)
             METRICS_ANNUAL);
 }
 
-/* A CSV cell from outside: made inert, quoted when needed (RFC 4180), and
- * a leading = + - @ defused for spreadsheets. */
-static void csv_cell(FILE *out, const char *s)
-{
-    char buf[4 * REPORT_FIELD_MAX];
-    sanitize_text(s, buf, sizeof buf, true);
-    bool formula = buf[0] == '=' || buf[0] == '+' || buf[0] == '@' ||
-                   (buf[0] == '-' && !(buf[1] >= '0' && buf[1] <= '9'));
-    if (!formula && !strpbrk(buf, ",\"\r\n")) {
-        fputs(buf, out);
-        return;
-    }
-    fputc('"', out);
-    if (formula)
-        fputc('\'', out);
-    for (const char *p = buf; *p; p++) {
-        if (*p == '"')
-            fputc('"', out);
-        fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
 static int csv_item(void *c, const char *scope, const char *name, const metrics_result *m)
 {
     FILE *out = ((wctx *)c)->out;
     fprintf(out, "%s,", scope);
-    csv_cell(out, name ? name : "");
+    sanitize_write_csv(out, name ? name : "");
     for (size_t i = 0; i < report_nkeys; i++) {
         const report_key *k = &report_keys[i];
         fputc(',', out);

@@ -8,6 +8,7 @@
 #include "sanitize.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Decodes one code point at s (n bytes available). Returns its length, or 0
@@ -103,4 +104,28 @@ bool sanitize_is_clean(const char *s)
         i += len;
     }
     return true;
+}
+
+void sanitize_write_csv(FILE *out, const char *s)
+{
+    char buf[4096];
+    sanitize_text(s, buf, sizeof buf, true);
+    /* Quote when needed (RFC 4180); a leading = + - @ is prefixed with a
+     * quote mark so a spreadsheet does not run it as a formula. */
+    bool quote = strpbrk(buf, ",\"\r\n") != NULL;
+    bool formula = buf[0] == '=' || buf[0] == '+' || buf[0] == '@' ||
+                   (buf[0] == '-' && buf[1] && !(buf[1] >= '0' && buf[1] <= '9'));
+    if (!quote && !formula) {
+        fputs(buf, out);
+        return;
+    }
+    fputc('"', out);
+    if (formula)
+        fputc('\'', out);
+    for (const char *p = buf; *p; p++) {
+        if (*p == '"')
+            fputc('"', out);
+        fputc(*p, out);
+    }
+    fputc('"', out);
 }

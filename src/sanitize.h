@@ -14,11 +14,18 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* Writes at most outlen-1 bytes plus NUL; never splits a UTF-8 sequence.
  * Controls become '?'; returns the number of bytes written (without NUL). */
 size_t sanitize_text(const char *in, char *out, size_t outlen, bool utf8);
+
+/* Writes s as one CSV field (RFC 4180): sanitised (UTF-8 mode, at most
+ * 4095 bytes), quoted when it holds a comma, quote or line break, and with
+ * a leading = + - @ defused by a quote mark so a spreadsheet does not run
+ * it as a formula (a lone "-" or a negative number stays as it is). */
+void sanitize_write_csv(FILE *out, const char *s);
 
 /* True when s has no byte sanitize_text would change (in UTF-8 mode). */
 bool sanitize_is_clean(const char *s);
